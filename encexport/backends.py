@@ -1,0 +1,142 @@
+"""Backend selection, modelled on vLLM.
+
+`get_attn_backend(head_size, dtype, ...)` picks an underlying backend class from a registry of the kernel
+families the runtimes offer (plus the PyTorch reference). `create_encoder_only_attention_backend(underlying)`
+wraps it, cached, so that its metadata builder always produces `causal=False`; the wrapped class's name
+(`EncoderOnlyAttention_<NAME>`) and its kernel family are what the exported node records.
+"""
+
+from __future__ import annotations
+
+import enum
+import functools
+from dataclasses import dataclass, replace
+
+import torch
+
+from . import contract
+
+
+class AttentionType(str, enum.Enum):
+    """Attention kinds as vLLM names them; this package implements only ENCODER_ONLY."""
+
+    DECODER = "decoder"
+    ENCODER = "encoder"
+    ENCODER_ONLY = "encoder_only"
+    ENCODER_DECODER = "encoder_decoder"
+
+
+@dataclass(frozen=True)
+class AttentionMetadata:
+    """Per-call metadata. `causal` is always False for the encoder-only wrapper."""
+
+    layout: str
+    causal: bool
+    seq_lens: torch.Tensor | None = None  # padded: [B] int32
+    cu_seqlens: torch.Tensor | None = None  # packed: [B+1] int32
+
+
+class AttentionMetadataBuilder:
+    """Builds metadata from the lengths of a batch; subclasses may fix fields."""
+
+    def build(self, *, layout: str, seq_lens=None, cu_seqlens=None, causal: bool = False) -> AttentionMetadata:
+        return AttentionMetadata(layout=layout, causal=causal, seq_lens=seq_lens, cu_seqlens=cu_seqlens)
+
+
+class AttentionBackend:
+    """An underlying kernel family. `onnx_backend` is the value of the node's `backend` attribute."""
+
+    NAME = "BASE"
+    onnx_backend = "auto"
+    supported_dtypes: tuple[torch.dtype, ...] = (torch.float32, torch.float16, torch.bfloat16)
+    supported_head_sizes: tuple[int, ...] | None = None  # None: every size up to MAX_HEAD_SIZE
+
+    @classmethod
+    def get_name(cls) -> str:
+        return cls.NAME
+
+    @classmethod
+    def get_builder_cls(cls) -> type[AttentionMetadataBuilder]:
+        return AttentionMetadataBuilder
+
+    @classmethod
+    def unsupported_reason(cls, head_size: int, dtype: torch.dtype) -> str | None:
+        if dtype not in cls.supported_dtypes:
+            names = ", ".join(str(d).replace("torch.", "") for d in cls.supported_dtypes)
+            return f"{cls.NAME} supports dtypes {names}, not {str(dtype).replace('torch.', '')}"
+        if not 1 <= head_size <= contract.MAX_HEAD_SIZE:
+            return f"head_size {head_size} is outside [1, {contract.MAX_HEAD_SIZE}]"
+        if cls.supported_head_sizes is not None and head_size not in cls.supported_head_sizes:
+            return f"{cls.NAME} supports head sizes {cls.supported_head_sizes}, not {head_size}"
+        return None
+
+
+class AutoBackend(AttentionBackend):
+    """Let the runtime pick the fastest kernel per shape and device (the default)."""
+
+    NAME = "AUTO"
+    onnx_backend = "auto"
+
+
+class ReferenceBackend(AttentionBackend):
+    """Exact math: plain loops on CPU, CUDA cores on GPU; every dtype and head size."""
+
+    NAME = "REFERENCE"
+    onnx_backend = "reference"
+
+
+class FlashBackend(AttentionBackend):
+    """Tensor-core online-softmax kernel (CUDA only)."""
+
+    NAME = "FLASH"
+    onnx_backend = "flash"
+    supported_dtypes = (torch.float16, torch.bfloat16)
+    supported_head_sizes = (32, 64, 80, 96, 128, 256)
+
+
+_REGISTRY: dict[str, type[AttentionBackend]] = {
+    b.NAME: b for b in (AutoBackend, ReferenceBackend, FlashBackend)
+}
+
+
+def registered_backends() -> tuple[str, ...]:
+    return tuple(_REGISTRY)
+
+
+def get_attn_backend(head_size: int, dtype: torch.dtype, kv_cache_dtype: str | None = None,
+                     block_size: int | None = None, *, selected: str | None = None) -> type[AttentionBackend]:
+    """Pick the underlying backend: `selected` (a registry name or ONNX backend string) if given, else AUTO.
+
+    `kv_cache_dtype`/`block_size` come from vLLM's signature; an encoder-only layer keeps no cache, so they
+    only take part in the choice as a dtype hint (a non-"auto" kv_cache_dtype is refused: there is no cache).
+    """
+    if kv_cache_dtype not in (None, "auto"):
+        raise ValueError(f"kv_cache_dtype={kv_cache_dtype!r}: encoder-only attention keeps no KV cache; use 'auto'")
+    name = (selected or "AUTO").upper()
+    if name not in _REGISTRY:
+        raise ValueError(f"unknown attention backend {selected!r}; registered: {', '.join(_REGISTRY)}")
+    backend = _REGISTRY[name]
+    reason = backend.unsupported_reason(head_size, dtype)
+    if reason:
+        raise ValueError(f"backend {name} cannot run this layer: {reason}; choose AUTO or REFERENCE")
+    return backend
+
+
+@functools.lru_cache(maxsize=None)
+def create_encoder_only_attention_backend(underlying: type[AttentionBackend]) -> type[AttentionBackend]:
+    """Wrap `underlying` so that every metadata it builds is bidirectional (causal=False)."""
+    base_builder = underlying.get_builder_cls()
+
+    class EncoderOnlyMetadataBuilder(base_builder):  # type: ignore[misc, valid-type]
+        def build(self, **kwargs) -> AttentionMetadata:
+            if kwargs.get("causal"):
+                raise ValueError("EncoderOnlyAttention is encoder-only (bidirectional): causal attention is not "
+                                 "supported; use a decoder attention layer for causal masking")
+            return replace(super().build(**kwargs), causal=False)
+
+    name = f"EncoderOnlyAttention_{underlying.get_name()}"
+    return type(name, (underlying,), {
+        "NAME": name,
+        "get_builder_cls": classmethod(lambda cls: EncoderOnlyMetadataBuilder),
+        "underlying": underlying,
+    })

@@ -1,0 +1,154 @@
+"""The eager attention op: `torch.ops.encexport.encoder_only_attention`.
+
+Registered with torch.library so torch.compile / torch.export see one opaque op (with a fake impl for
+shapes). Its body is the PyTorch reference: SDPA with a key-padding mask for the padded layout, one SDPA
+call per sequence for the packed layout, and the explicit softmax math in `reference_attention` (used by
+tests as the independent reference and by the `decomposed` export target).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from . import contract
+
+
+def check_lengths(lengths: torch.Tensor | None, layout: str, batch_or_tokens: int, seq_len: int | None) -> None:
+    """Validate seq_lens / cu_seqlens on the host; raises ValueError naming the problem and the fix."""
+    if layout == "packed":
+        if lengths is None:
+            raise ValueError("the packed layout needs cu_seqlens: an int32 tensor [B+1] of prefix sums of the "
+                             "sequence lengths (cu_seqlens[0] = 0, cu_seqlens[-1] = number of tokens)")
+        name = "cu_seqlens"
+    else:
+        if lengths is None:
+            return
+        name = "seq_lens"
+    if lengths.dtype != torch.int32:
+        raise ValueError(f"{name} must be int32, got {lengths.dtype}; convert with .to(torch.int32)")
+    if lengths.dim() != 1:
+        raise ValueError(f"{name} must be 1-D, got shape {tuple(lengths.shape)}")
+    if torch.jit.is_tracing() or torch.compiler.is_compiling():
+        return  # values are data: checked at run time by the runtime's kernel
+    vals = lengths.detach().cpu()
+    if layout == "packed":
+        if vals.numel() < 1 or int(vals[0]) != 0:
+            raise ValueError(f"cu_seqlens must start with 0, got {vals.tolist()[:4]}")
+        if bool((vals[1:] < vals[:-1]).any()):
+            raise ValueError(f"cu_seqlens must be non-decreasing (prefix sums of lengths), got {vals.tolist()}")
+        if int(vals[-1]) != batch_or_tokens:
+            raise ValueError(f"cu_seqlens[-1] = {int(vals[-1])} must equal the number of packed tokens "
+                             f"{batch_or_tokens}")
+    else:
+        if vals.numel() != batch_or_tokens:
+            raise ValueError(f"seq_lens has {vals.numel()} entries for a batch of {batch_or_tokens}")
+        if bool(((vals < 0) | (vals > seq_len)).any()):
+            raise ValueError(f"seq_lens must lie in [0, {seq_len}] (the padded length), got {vals.tolist()}")
+
+
+def _split_heads(x: torch.Tensor, heads: int, head_size: int) -> torch.Tensor:
+    """[B, S, heads*D] -> [B, heads, S, D]."""
+    return x.unflatten(-1, (heads, head_size)).transpose(1, 2)
+
+
+def reference_attention(q, k, v, lengths, *, num_heads: int, num_kv_heads: int, head_size: int, scale: float,
+                        layout: str = "padded") -> torch.Tensor:
+    """Explicit math in fp32: the semantics of the node, written for reading, not speed."""
+    if layout == "packed":
+        cu = lengths.tolist()
+        out = torch.zeros_like(q)
+        for b in range(len(cu) - 1):
+            s, e = cu[b], cu[b + 1]
+            if e > s:
+                out[s:e] = reference_attention(q[None, s:e], k[None, s:e], v[None, s:e], None, num_heads=num_heads,
+                                               num_kv_heads=num_kv_heads, head_size=head_size, scale=scale)[0]
+        return out
+    B, S, _ = q.shape
+    qh = _split_heads(q.float(), num_heads, head_size)
+    group = num_heads // num_kv_heads
+    kh = _split_heads(k.float(), num_kv_heads, head_size).repeat_interleave(group, dim=1)
+    vh = _split_heads(v.float(), num_kv_heads, head_size).repeat_interleave(group, dim=1)
+    lens = lengths.to(torch.int64) if lengths is not None else torch.full((B,), S, dtype=torch.int64, device=q.device)
+    pos = torch.arange(S, device=q.device)
+    key_valid = pos[None, :] < lens[:, None]  # [B, S]
+    scores = torch.matmul(qh, kh.transpose(-1, -2)) * scale
+    scores = scores.masked_fill(~key_valid[:, None, None, :], float("-inf"))
+    probs = torch.softmax(scores, dim=-1)
+    out = torch.matmul(probs, vh)  # [B, H, S, D]
+    query_valid = key_valid[:, None, :, None]
+    out = torch.where(query_valid, out, torch.zeros((), dtype=out.dtype, device=out.device))
+    return out.transpose(1, 2).flatten(2).to(q.dtype)
+
+
+def sdpa_attention(q, k, v, lengths, *, num_heads: int, num_kv_heads: int, head_size: int, scale: float,
+                   layout: str = "padded") -> torch.Tensor:
+    """The same semantics through torch SDPA (fused kernels where torch has them)."""
+    if layout == "packed":
+        cu = lengths.tolist()
+        out = torch.zeros_like(q)
+        for b in range(len(cu) - 1):
+            s, e = cu[b], cu[b + 1]
+            if e > s:
+                out[s:e] = sdpa_attention(q[None, s:e], k[None, s:e], v[None, s:e], None, num_heads=num_heads,
+                                          num_kv_heads=num_kv_heads, head_size=head_size, scale=scale)[0]
+        return out
+    B, S, _ = q.shape
+    qh = _split_heads(q, num_heads, head_size)
+    kh = _split_heads(k, num_kv_heads, head_size)
+    vh = _split_heads(v, num_kv_heads, head_size)
+    mask = None
+    if lengths is not None:
+        key_valid = torch.arange(S, device=q.device)[None, :] < lengths.to(torch.int64)[:, None]
+        mask = key_valid[:, None, None, :]
+    out = torch.nn.functional.scaled_dot_product_attention(
+        qh, kh, vh, attn_mask=mask, scale=scale, enable_gqa=num_kv_heads != num_heads)
+    if mask is not None:  # padded query rows (and fully masked rows, NaN from SDPA) are defined as zeros
+        out = torch.where(key_valid[:, None, :, None], out, torch.zeros((), dtype=out.dtype, device=out.device))
+    return out.transpose(1, 2).flatten(2)
+
+
+def check_inputs(q, k, v, lengths, *, num_heads: int, num_kv_heads: int, head_size: int, layout: str) -> None:
+    """Shape/dtype/device checks shared by the eager op and the exporters (no data reads)."""
+    contract.validate_attributes(num_heads=num_heads, num_kv_heads=num_kv_heads, head_size=head_size,
+                                 backend="auto", layout=layout)
+    rank = 3 if layout == "padded" else 2
+    expect = "[B, S, heads*head_size]" if rank == 3 else "[T, heads*head_size]"
+    for name, t, heads in (("query", q, num_heads), ("key", k, num_kv_heads), ("value", v, num_kv_heads)):
+        if not isinstance(t, torch.Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor, got {type(t).__name__}")
+        if t.dim() != rank:
+            raise ValueError(f"{name} has shape {tuple(t.shape)}; the {layout} layout expects {expect}")
+        if t.shape[-1] != heads * head_size:
+            raise ValueError(f"{name}'s last dimension is {t.shape[-1]}, expected {heads}*{head_size} = "
+                             f"{heads * head_size}")
+        if t.dtype not in (torch.float32, torch.float16, torch.bfloat16):
+            raise ValueError(f"{name} has dtype {t.dtype}; supported: float32, float16, bfloat16")
+    if not (q.dtype == k.dtype == v.dtype):
+        raise ValueError(f"query, key and value must share a dtype, got {q.dtype}, {k.dtype}, {v.dtype}")
+    if not (q.device == k.device == v.device):
+        raise ValueError(f"query, key and value must be on one device, got {q.device}, {k.device}, {v.device}")
+    if k.shape[:-1] != q.shape[:-1] or v.shape[:-1] != q.shape[:-1]:
+        raise ValueError(f"query {tuple(q.shape)}, key {tuple(k.shape)} and value {tuple(v.shape)} must agree on "
+                         "every dimension but the last (self-attention over one set of tokens)")
+    if lengths is not None and lengths.device != q.device:
+        raise ValueError(f"lengths are on {lengths.device} but query is on {q.device}; move them to one device")
+
+
+@torch.library.custom_op("encexport::encoder_only_attention", mutates_args=())
+def encoder_only_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, lengths: torch.Tensor | None,
+                           num_heads: int, num_kv_heads: int, head_size: int, scale: float,
+                           layout: str) -> torch.Tensor:
+    check_inputs(q, k, v, lengths, num_heads=num_heads, num_kv_heads=num_kv_heads, head_size=head_size, layout=layout)
+    check_lengths(lengths, layout, q.shape[0] if layout == "padded" else q.shape[0],
+                  q.shape[1] if layout == "padded" else None)
+    if not math.isfinite(scale):
+        raise ValueError(f"scale must be finite, got {scale}")
+    return sdpa_attention(q, k, v, lengths, num_heads=num_heads, num_kv_heads=num_kv_heads, head_size=head_size,
+                          scale=scale, layout=layout).contiguous()
+
+
+@encoder_only_attention.register_fake
+def _(q, k, v, lengths, num_heads, num_kv_heads, head_size, scale, layout):
+    return torch.empty_like(q)

@@ -1,0 +1,315 @@
+// Tensor-core bidirectional attention (FlashAttention-2 style forward pass), one template for every
+// head size and 16-bit dtype. Included only by the generated files in instantiations/.
+//
+// One CTA = one query tile of kBlockM rows of one (sequence, head); 4 warps, each owning 16 query rows.
+// Per key tile of kBlockN rows:
+//   S = Q·Kᵀ          mma.sync m16n8k16, Q fragments in registers, K fragments by ldmatrix from smem
+//   online softmax    in registers, on the S accumulators (row max/sum across the 4 lanes of a quad)
+//   O += P·V          the S accumulators repacked in place as the A operand, V by ldmatrix.trans
+// K/V tiles are double-buffered in shared memory with cp.async, so tile n+1 streams in while tile n is
+// multiplied. Nothing is written to global memory but the output; there is no workspace.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include "encexport/params.h"
+#include "launchers.h"
+#include "mma_primitives.cuh"
+#include "sequence_span.cuh"
+
+namespace encexport::kernels {
+
+template <int kHeadDim>
+struct FlashTiling {
+  static_assert(kHeadDim % 16 == 0 && kHeadDim <= 256, "head size must be a multiple of 16, at most 256");
+  // 64 query rows (4 warps x 16): encoder sequences are short (128-512 typical), so a larger M would
+  // leave CTAs mostly empty for small batches and halve the number of CTAs available to fill 132 SMs.
+  static constexpr int kBlockM = 64;
+  static constexpr int kWarps = 4;
+  static constexpr int kThreads = kWarps * 32;
+  // 64 keys per tile up to D=128 (K+V double buffer = 4*64*(D+8)*2 bytes, at most 70 KB, so 2-4 CTAs fit
+  // an SM). For D > 128 the O accumulator alone is D/2 fp32 registers per thread; 32-key tiles keep S
+  // small and the shared-memory footprint near 100 KB.
+  static constexpr int kBlockN = kHeadDim <= 128 ? 64 : 32;
+  // Q stays in registers (D/4 x 32-bit per thread) up to D=128; beyond that it would push the thread past
+  // 255 registers next to the accumulator, so the fragments are re-read from shared memory per key tile.
+  static constexpr bool kQInRegisters = kHeadDim <= 128;
+  // Shared-memory rows padded by 16 bytes: consecutive rows then start 4 banks apart, so the 8 row
+  // addresses of every ldmatrix phase hit 8 distinct bank groups (no conflicts, no swizzle arithmetic).
+  static constexpr int kSmemStride = kHeadDim + 8;
+  static constexpr int kChunksPerRow = kHeadDim / 8;  // 16-byte chunks
+};
+
+struct FlashArgs {
+  const void* q;
+  const void* k;
+  const void* v;
+  void* out;
+  const int32_t* seq_lens;
+  const int32_t* cu_seqlens;  // non-null selects the packed layout
+  int64_t total_tokens;
+  int64_t q_stride, k_stride, v_stride, o_stride;  // elements between token rows
+  int32_t batch, seq_len, num_heads, group;        // group = num_heads / num_kv_heads
+  int32_t tiles_per_sequence;                      // padded layout: ceil(S / kBlockM)
+  float scale_log2;                                // scale * log2(e): softmax runs on exp2
+};
+
+template <typename T, int kHeadDim>
+constexpr size_t flash_smem_bytes() {
+  using Tile = FlashTiling<kHeadDim>;
+  return static_cast<size_t>(Tile::kBlockM + 4 * Tile::kBlockN) * Tile::kSmemStride * sizeof(T);
+}
+
+// Copies `rows` x kHeadDim elements (rows beyond `valid_rows` zero-filled) into shared memory.
+template <typename T, int kHeadDim, int kRows>
+__device__ __forceinline__ void load_tile_async(T* smem, const T* gmem, int64_t row_stride, int valid_rows) {
+  using Tile = FlashTiling<kHeadDim>;
+  constexpr int kChunks = kRows * Tile::kChunksPerRow;
+#pragma unroll
+  for (int i = threadIdx.x; i < kChunks; i += Tile::kThreads) {
+    const int r = i / Tile::kChunksPerRow;
+    const int c = (i % Tile::kChunksPerRow) * 8;
+    const bool valid = r < valid_rows;
+    // An invalid chunk still needs a legal address for the instruction; row 0 of the tile always is one.
+    const T* src = gmem + (valid ? r * row_stride : 0) + c;
+    cp_async_16(smem + r * Tile::kSmemStride + c, src, valid);
+  }
+}
+
+// Writes zeros into rows [0, rows) of this head's output (padding query rows of the padded layout).
+template <typename T, int kHeadDim>
+__device__ __forceinline__ void store_zero_rows(T* out, int64_t row_stride, int rows) {
+  using Tile = FlashTiling<kHeadDim>;
+  const int chunks = rows * Tile::kChunksPerRow;
+  for (int i = threadIdx.x; i < chunks; i += Tile::kThreads) {
+    const int r = i / Tile::kChunksPerRow;
+    const int c = (i % Tile::kChunksPerRow) * 8;
+    *reinterpret_cast<uint4*>(out + r * row_stride + c) = make_uint4(0, 0, 0, 0);
+  }
+}
+
+template <typename T, int kHeadDim>
+__global__ void __launch_bounds__(FlashTiling<kHeadDim>::kThreads)
+    flash_attention_kernel(const FlashArgs args) {
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+  using Tile = FlashTiling<kHeadDim>;
+  constexpr int kM = Tile::kBlockM, kN = Tile::kBlockN, kS = Tile::kSmemStride;
+  constexpr int kKSteps = kHeadDim / 16;  // k-steps of Q·Kᵀ
+  constexpr int kSTiles = kN / 8;         // n8 tiles of S per warp
+  constexpr int kOTiles = kHeadDim / 8;   // n8 tiles of O per warp
+
+  // ---- which rows this CTA owns ----
+  const int h = blockIdx.y;
+  SequenceSpan span;
+  int32_t row0;
+  if (args.cu_seqlens == nullptr) {
+    const int32_t b = blockIdx.x / args.tiles_per_sequence;
+    span = padded_span(b, args.seq_len, args.seq_lens);
+    row0 = (blockIdx.x % args.tiles_per_sequence) * kM;
+  } else {
+    const int64_t tile = blockIdx.x;
+    const int32_t b = packed_tile_owner(tile, args.cu_seqlens, args.batch, args.total_tokens, kM);
+    span = packed_span(b, args.cu_seqlens, args.total_tokens);
+    row0 = static_cast<int32_t>((tile - packed_tile_begin(b, args.cu_seqlens, args.total_tokens, kM)) * kM);
+  }
+  if (row0 >= span.extent) return;  // surplus packed tile
+  const int rows_here = min(kM, span.extent - row0);
+
+  T* out = static_cast<T*>(args.out) + (span.first_token + row0) * args.o_stride + static_cast<int64_t>(h) * kHeadDim;
+  if (row0 >= span.length) {  // padded layout only: every row of this tile is padding
+    store_zero_rows<T, kHeadDim>(out, args.o_stride, rows_here);
+    return;
+  }
+
+  const int kv_head = h / args.group;  // GQA/MQA: index mapping, no K/V copies
+  const T* q = static_cast<const T*>(args.q) + (span.first_token + row0) * args.q_stride + static_cast<int64_t>(h) * kHeadDim;
+  const T* k = static_cast<const T*>(args.k) + span.first_token * args.k_stride + static_cast<int64_t>(kv_head) * kHeadDim;
+  const T* v = static_cast<const T*>(args.v) + span.first_token * args.v_stride + static_cast<int64_t>(kv_head) * kHeadDim;
+
+  extern __shared__ __align__(16) unsigned char smem_bytes[];
+  T* sQ = reinterpret_cast<T*>(smem_bytes);
+  T* sK = sQ + kM * kS;      // 2 stages
+  T* sV = sK + 2 * kN * kS;  // 2 stages
+
+  const int q_rows_valid = span.length - row0;
+  const int n_tiles = (span.length + kN - 1) / kN;
+  auto load_kv = [&](int tile, int stage) {
+    const int first = tile * kN;
+    load_tile_async<T, kHeadDim, kN>(sK + stage * kN * kS, k + first * args.k_stride, args.k_stride, span.length - first);
+    load_tile_async<T, kHeadDim, kN>(sV + stage * kN * kS, v + first * args.v_stride, args.v_stride, span.length - first);
+  };
+  load_tile_async<T, kHeadDim, kM>(sQ, q, args.q_stride, q_rows_valid);
+  load_kv(0, 0);
+  cp_async_commit();
+
+  const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
+  const int quad_row = lane / 4, quad_col = lane % 4;  // g and t of the mma register layout
+  const T* sQ_warp = sQ + warp * 16 * kS;
+
+  uint32_t q_frag[Tile::kQInRegisters ? kKSteps : 1][4];
+  float o_acc[kOTiles][4];
+#pragma unroll
+  for (int i = 0; i < kOTiles; ++i) o_acc[i][0] = o_acc[i][1] = o_acc[i][2] = o_acc[i][3] = 0.f;
+  // Running max (in log2 units) and the lane's partial row sums for rows g and g+8 of the warp's 16.
+  float row_max[2] = {-INFINITY, -INFINITY};
+  float row_sum[2] = {0.f, 0.f};
+
+  for (int n = 0; n < n_tiles; ++n) {
+    const int stage = n & 1;
+    if (n + 1 < n_tiles) load_kv(n + 1, stage ^ 1);
+    cp_async_commit();  // possibly empty group: keeps the wait count below uniform
+    cp_async_wait<1>();
+    __syncthreads();
+
+    if (Tile::kQInRegisters && n == 0) {
+#pragma unroll
+      for (int kk = 0; kk < (Tile::kQInRegisters ? kKSteps : 0); ++kk)
+        ldmatrix_x4(q_frag[kk], sQ_warp + (lane % 16) * kS + kk * 16 + (lane / 16) * 8);
+    }
+
+    // ---- S = Q·Kᵀ for this warp's 16 rows x kN keys ----
+    const T* sK_stage = sK + stage * kN * kS;
+    float s_acc[kSTiles][4];
+#pragma unroll
+    for (int j = 0; j < kSTiles; ++j) s_acc[j][0] = s_acc[j][1] = s_acc[j][2] = s_acc[j][3] = 0.f;
+#pragma unroll
+    for (int kk = 0; kk < kKSteps; ++kk) {
+      uint32_t a[4];
+      if constexpr (Tile::kQInRegisters) {
+#pragma unroll
+        for (int e = 0; e < 4; ++e) a[e] = q_frag[kk][e];
+      } else {
+        ldmatrix_x4(a, sQ_warp + (lane % 16) * kS + kk * 16 + (lane / 16) * 8);
+      }
+#pragma unroll
+      for (int np = 0; np < kN / 16; ++np) {
+        uint32_t b[4];
+        ldmatrix_x4(b, sK_stage + (np * 16 + lane % 8 + (lane / 16) * 8) * kS + kk * 16 + ((lane / 8) % 2) * 8);
+        mma_m16n8k16<T>(s_acc[2 * np], a, b[0], b[1]);
+        mma_m16n8k16<T>(s_acc[2 * np + 1], a, b[2], b[3]);
+      }
+    }
+
+    // ---- online softmax (base 2), keys past the sequence end masked to -inf ----
+    const bool partial_tile = (n + 1) * kN > span.length;
+    float tile_max[2] = {-INFINITY, -INFINITY};
+#pragma unroll
+    for (int j = 0; j < kSTiles; ++j) {
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        float x = s_acc[j][e] * args.scale_log2;  // scale before the max: scale may be negative
+        if (partial_tile && n * kN + j * 8 + 2 * quad_col + (e & 1) >= span.length) x = -INFINITY;
+        s_acc[j][e] = x;
+        tile_max[e / 2] = fmaxf(tile_max[e / 2], x);
+      }
+    }
+    float alpha[2];
+#pragma unroll
+    for (int r = 0; r < 2; ++r) {
+      tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 1));
+      tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 2));
+      const float new_max = fmaxf(row_max[r], tile_max[r]);
+      // Every tile holds key n*kN < length, so new_max is finite; exp2(-inf) = 0 on the first tile.
+      alpha[r] = exp2f(row_max[r] - new_max);
+      row_max[r] = new_max;
+      row_sum[r] *= alpha[r];
+    }
+#pragma unroll
+    for (int j = 0; j < kSTiles; ++j) {
+#pragma unroll
+      for (int e = 0; e < 4; ++e) {
+        const float p = exp2f(s_acc[j][e] - row_max[e / 2]);
+        s_acc[j][e] = p;
+        row_sum[e / 2] += p;
+      }
+    }
+#pragma unroll
+    for (int i = 0; i < kOTiles; ++i) {
+      o_acc[i][0] *= alpha[0]; o_acc[i][1] *= alpha[0];
+      o_acc[i][2] *= alpha[1]; o_acc[i][3] *= alpha[1];
+    }
+
+    // ---- O += P·V: the C layout of two adjacent S tiles is exactly the A layout of one k16 step ----
+    const T* sV_stage = sV + stage * kN * kS;
+#pragma unroll
+    for (int kk = 0; kk < kN / 16; ++kk) {
+      uint32_t a[4];
+      a[0] = ElementTraits<T>::pack(s_acc[2 * kk][0], s_acc[2 * kk][1]);
+      a[1] = ElementTraits<T>::pack(s_acc[2 * kk][2], s_acc[2 * kk][3]);
+      a[2] = ElementTraits<T>::pack(s_acc[2 * kk + 1][0], s_acc[2 * kk + 1][1]);
+      a[3] = ElementTraits<T>::pack(s_acc[2 * kk + 1][2], s_acc[2 * kk + 1][3]);
+#pragma unroll
+      for (int dp = 0; dp < kHeadDim / 16; ++dp) {
+        uint32_t b[4];
+        ldmatrix_x4_trans(b, sV_stage + (kk * 16 + lane % 16) * kS + dp * 16 + (lane / 16) * 8);
+        mma_m16n8k16<T>(o_acc[2 * dp], a, b[0], b[1]);
+        mma_m16n8k16<T>(o_acc[2 * dp + 1], a, b[2], b[3]);
+      }
+    }
+    __syncthreads();  // this stage is overwritten by the prefetch issued in the next iteration
+  }
+
+  // ---- epilogue: normalise, stage the warp's 16 rows in its own slice of sQ, store 16-byte chunks ----
+  float inv_sum[2];
+#pragma unroll
+  for (int r = 0; r < 2; ++r) {
+    float s = row_sum[r];
+    s += __shfl_xor_sync(0xffffffffu, s, 1);
+    s += __shfl_xor_sync(0xffffffffu, s, 2);
+    inv_sum[r] = s > 0.f ? 1.f / s : 0.f;
+  }
+  T* sO_warp = sQ + warp * 16 * kS;  // only this warp ever read these rows of sQ
+#pragma unroll
+  for (int i = 0; i < kOTiles; ++i) {
+    const int col = i * 8 + 2 * quad_col;
+    *reinterpret_cast<uint32_t*>(sO_warp + quad_row * kS + col) =
+        ElementTraits<T>::pack(o_acc[i][0] * inv_sum[0], o_acc[i][1] * inv_sum[0]);
+    *reinterpret_cast<uint32_t*>(sO_warp + (quad_row + 8) * kS + col) =
+        ElementTraits<T>::pack(o_acc[i][2] * inv_sum[1], o_acc[i][3] * inv_sum[1]);
+  }
+  __syncwarp();
+  for (int i = lane; i < 16 * Tile::kChunksPerRow; i += 32) {
+    const int r = i / Tile::kChunksPerRow;
+    const int c = (i % Tile::kChunksPerRow) * 8;
+    const int row = warp * 16 + r;  // row within the CTA tile
+    if (row >= rows_here) continue;  // beyond the sequence (packed) or beyond S (padded)
+    uint4 value = make_uint4(0, 0, 0, 0);  // padded rows past the length are zeros
+    if (row < q_rows_valid) value = *reinterpret_cast<const uint4*>(sO_warp + r * kS + c);
+    *reinterpret_cast<uint4*>(out + row * args.o_stride + c) = value;
+  }
+#endif
+}
+
+template <typename T, int kHeadDim>
+cudaError_t launch_flash(const AttentionParams& p, cudaStream_t stream) {
+  using Tile = FlashTiling<kHeadDim>;
+  FlashArgs a;
+  a.q = p.q; a.k = p.k; a.v = p.v; a.out = p.out;
+  a.seq_lens = p.layout == Layout::kPadded ? p.seq_lens : nullptr;
+  a.cu_seqlens = p.layout == Layout::kPacked ? p.cu_seqlens : nullptr;
+  a.total_tokens = p.total_tokens;
+  a.q_stride = p.q_row_stride; a.k_stride = p.k_row_stride; a.v_stride = p.v_row_stride; a.o_stride = p.o_row_stride;
+  a.batch = p.batch; a.seq_len = p.seq_len; a.num_heads = p.num_heads; a.group = p.num_heads / p.num_kv_heads;
+  a.tiles_per_sequence = (p.seq_len + Tile::kBlockM - 1) / Tile::kBlockM;
+  a.scale_log2 = p.scale * 1.4426950408889634f;
+
+  const int64_t ctas = p.layout == Layout::kPadded
+                           ? static_cast<int64_t>(p.batch) * a.tiles_per_sequence
+                           : static_cast<int64_t>(p.batch) + p.total_tokens / Tile::kBlockM;
+  if (ctas <= 0) return cudaSuccess;
+  if (ctas > 0x7fffffff || p.num_heads > 65535) return cudaErrorInvalidConfiguration;
+
+  constexpr size_t smem = flash_smem_bytes<T, kHeadDim>();
+  auto kernel = flash_attention_kernel<T, kHeadDim>;
+  // Above 48 KB a kernel must opt in; setting the attribute is a host-side call with no device sync.
+  if (smem > 48 * 1024) {
+    const cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));
+    if (e != cudaSuccess) return e;
+  }
+  kernel<<<dim3(static_cast<unsigned>(ctas), p.num_heads), Tile::kThreads, smem, stream>>>(a);
+  return cudaGetLastError();
+}
+
+}  // namespace encexport::kernels

@@ -1,0 +1,23 @@
+// Host-side entry points of the two kernel families, as dispatch.cu sees them. The flash launcher is a
+// template whose definitions live in instantiations/*.cu (one file per head size and dtype), so that
+// dispatch.cu compiles without any kernel body and each instantiation compiles in parallel.
+#pragma once
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include "encexport/params.h"
+
+namespace encexport::kernels {
+
+// Reference family: CUDA cores, fp32 accumulation, every dtype, every head size <= kMaxHeadSize.
+cudaError_t launch_reference(const AttentionParams& p, cudaStream_t stream);
+
+// Flash family: tensor cores (mma.sync m16n8k16), Element = __half or __nv_bfloat16, head size kHeadDim.
+// Preconditions checked by the dispatcher: head_size == kHeadDim, 16-byte aligned pointers, row strides a
+// multiple of 8 elements, compute capability >= 8.0, batch > 0 and total_tokens > 0.
+template <typename Element, int kHeadDim>
+cudaError_t launch_flash(const AttentionParams& p, cudaStream_t stream);
+
+}  // namespace encexport::kernels

@@ -1,0 +1,140 @@
+#include "node_attrs.h"
+
+#include <cmath>
+#include <sstream>
+
+namespace encexport::ort {
+namespace {
+
+std::string shape_str(const std::vector<int64_t>& s) {
+  std::ostringstream os;
+  os << "[";
+  for (size_t i = 0; i < s.size(); ++i) os << (i ? ", " : "") << s[i];
+  os << "]";
+  return os.str();
+}
+
+Status err(const std::string& m) { return Status::Error("EncoderOnlyAttention: " + m); }
+
+// The C API returns a status for a missing attribute; we turn that into "absent" and keep the message.
+bool read_int(const OrtApi& api, const OrtKernelInfo* info, const char* name, int64_t* v) {
+  OrtStatus* s = api.KernelInfoGetAttribute_int64(info, name, v);
+  if (s) { api.ReleaseStatus(s); return false; }
+  return true;
+}
+bool read_float(const OrtApi& api, const OrtKernelInfo* info, const char* name, float* v) {
+  OrtStatus* s = api.KernelInfoGetAttribute_float(info, name, v);
+  if (s) { api.ReleaseStatus(s); return false; }
+  return true;
+}
+bool read_string(const OrtApi& api, const OrtKernelInfo* info, const char* name, std::string* v) {
+  size_t size = 0;
+  OrtStatus* s = api.KernelInfoGetAttribute_string(info, name, nullptr, &size);
+  if (s) { api.ReleaseStatus(s); return false; }
+  std::string buf(size, '\0');
+  s = api.KernelInfoGetAttribute_string(info, name, buf.data(), &size);
+  if (s) { api.ReleaseStatus(s); return false; }
+  buf.resize(size > 0 ? size - 1 : 0);  // size counts the terminating NUL
+  *v = std::move(buf);
+  return true;
+}
+
+Status read_positive_int(const OrtApi& api, const OrtKernelInfo* info, const char* name, int64_t max, int32_t* out) {
+  int64_t v = 0;
+  if (!read_int(api, info, name, &v))
+    return err(std::string("missing or non-integer attribute '") + name + "' (INT required; re-export the model)");
+  if (v <= 0 || v > max)
+    return err(std::string("attribute '") + name + "' = " + std::to_string(v) + " is outside [1, " +
+               std::to_string(max) + "]");
+  *out = static_cast<int32_t>(v);
+  return Status::Ok();
+}
+
+}  // namespace
+
+Status read_node_attributes(const OrtApi& api, const OrtKernelInfo* info, NodeAttributes* a) {
+  if (Status s = read_positive_int(api, info, "num_heads", 1 << 16, &a->num_heads); !s) return s;
+  if (Status s = read_positive_int(api, info, "head_size", kMaxHeadSize, &a->head_size); !s) return s;
+  int64_t kv = a->num_heads;
+  if (read_int(api, info, "num_kv_heads", &kv)) {
+    if (kv <= 0 || kv > a->num_heads || a->num_heads % kv != 0)
+      return err("num_kv_heads = " + std::to_string(kv) + " must divide num_heads = " + std::to_string(a->num_heads));
+  }
+  a->num_kv_heads = static_cast<int32_t>(kv);
+
+  int64_t causal = 0;
+  if (read_int(api, info, "causal", &causal) && causal != 0)
+    return err("causal = " + std::to_string(causal) +
+               " is not supported: this op is encoder-only (bidirectional attention); use a decoder attention op for "
+               "causal masking");
+
+  a->scale = 1.f / std::sqrt(static_cast<float>(a->head_size));
+  if (read_float(api, info, "scale", &a->scale) && !std::isfinite(a->scale))
+    return err("attribute 'scale' must be finite");
+
+  std::string s;
+  if (read_string(api, info, "layout", &s) && !parse_layout(s, &a->layout))
+    return err("unknown layout '" + s + "'; accepted: padded, packed");
+  if (read_string(api, info, "backend", &s) && !parse_backend(s, &a->backend))
+    return err("unknown backend '" + s + "'; accepted: " + known_backends());
+  if (read_string(api, info, "plugin_version", &s) && s != kPluginVersion)
+    return err("plugin_version '" + s + "' is not supported by this library (it implements version " +
+               kPluginVersion + "); upgrade encexport or re-export the model");
+  return Status::Ok();
+}
+
+Status make_params(const NodeAttributes& a, const InputShapes& in, AttentionParams* p) {
+  const int64_t q_width = static_cast<int64_t>(a.num_heads) * a.head_size;
+  const int64_t kv_width = static_cast<int64_t>(a.num_kv_heads) * a.head_size;
+  const size_t rank = a.layout == Layout::kPadded ? 3 : 2;
+  const char* layout_shape = a.layout == Layout::kPadded ? "[batch, seq, heads*head_size]" : "[tokens, heads*head_size]";
+  const std::pair<const char*, const std::vector<int64_t>*> named[] = {{"query", &in.q}, {"key", &in.k}, {"value", &in.v}};
+  for (const auto& [name, shape] : named) {
+    if (shape->size() != rank)
+      return err(std::string(name) + " has shape " + shape_str(*shape) + "; the " + to_string(a.layout) +
+                 " layout expects rank " + std::to_string(rank) + " " + layout_shape);
+  }
+  if (in.q.back() != q_width)
+    return err("query's last dimension is " + std::to_string(in.q.back()) + " but num_heads*head_size = " +
+               std::to_string(q_width));
+  if (in.k.back() != kv_width || in.v.back() != kv_width)
+    return err("key/value last dimensions " + shape_str(in.k) + " / " + shape_str(in.v) +
+               " must equal num_kv_heads*head_size = " + std::to_string(kv_width));
+  for (size_t d = 0; d + 1 < rank; ++d) {
+    if (in.k[d] != in.q[d] || in.v[d] != in.q[d])
+      return err("query " + shape_str(in.q) + ", key " + shape_str(in.k) + " and value " + shape_str(in.v) +
+                 " must agree on every dimension but the last (encoder self-attention: one token set)");
+  }
+  p->num_heads = a.num_heads;
+  p->num_kv_heads = a.num_kv_heads;
+  p->head_size = a.head_size;
+  p->scale = a.scale;
+  p->layout = a.layout;
+  p->backend = a.backend;
+  set_dense_strides(*p);
+  if (a.layout == Layout::kPadded) {
+    if (in.q[0] > INT32_MAX || in.q[1] > INT32_MAX) return err("batch or sequence length exceeds int32");
+    p->batch = static_cast<int32_t>(in.q[0]);
+    p->seq_len = static_cast<int32_t>(in.q[1]);
+    p->total_tokens = in.q[0] * in.q[1];
+    if (in.has_lengths && (in.lengths.size() != 1 || in.lengths[0] != in.q[0]))
+      return err("seq_lens has shape " + shape_str(in.lengths) + "; expected [" + std::to_string(in.q[0]) +
+                 "] (one valid length per sequence)");
+  } else {
+    if (!in.has_lengths)
+      return err("the packed layout needs input 3, cu_seqlens [batch+1] int32 (prefix sums of the lengths)");
+    if (in.lengths.size() != 1 || in.lengths[0] < 1)
+      return err("cu_seqlens has shape " + shape_str(in.lengths) + "; expected [batch+1] with batch >= 0");
+    if (in.lengths[0] - 1 > INT32_MAX) return err("batch exceeds int32");
+    p->batch = static_cast<int32_t>(in.lengths[0] - 1);
+    p->seq_len = 0;
+    p->total_tokens = in.q[0];
+  }
+  return Status::Ok();
+}
+
+OrtStatus* to_ort_status(const OrtApi& api, const Status& s, OrtErrorCode code) {
+  return s ? nullptr : api.CreateStatus(code, s.message.c_str());
+}
+
+}  // namespace encexport::ort

@@ -1,0 +1,81 @@
+// One op definition serves every (execution provider, dtype) pair: it declares the node's signature to ORT
+// and reads the attributes once. The per-EP kernels (cpu_op.cc, cuda_op.cc) only run AttentionParams.
+#pragma once
+
+#include <string>
+
+#include "node_attrs.h"
+#include "ops.h"
+
+namespace encexport::ort {
+
+// ORT element type <-> kernel dtype.
+inline DType to_dtype(ONNXTensorElementDataType t) {
+  switch (t) {
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16: return DType::kFloat16;
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_BFLOAT16: return DType::kBFloat16;
+    default: return DType::kFloat32;
+  }
+}
+
+// Reads the inputs of one call, validates them against the attributes, allocates the output through ORT
+// and fills p with the data pointers. Returns an error status (never throws).
+Status bind_call(Ort::KernelContext& ctx, const NodeAttributes& a, DType dtype, AttentionParams* p);
+
+// Runs body() and converts any exception (ORT's C++ wrappers throw) into an OrtStatus: nothing may unwind
+// through ORT's C boundary.
+template <typename F>
+OrtStatusPtr guarded(const OrtApi& api, F&& body) {
+  try {
+    return body();
+  } catch (const Ort::Exception& e) {
+    return api.CreateStatus(e.GetOrtErrorCode(), e.what());
+  } catch (const std::exception& e) {
+    return api.CreateStatus(ORT_FAIL, (std::string("EncoderOnlyAttention: ") + e.what()).c_str());
+  } catch (...) {
+    return api.CreateStatus(ORT_FAIL, "EncoderOnlyAttention: unknown error");
+  }
+}
+
+template <typename Kernel>
+struct AttentionOp : Ort::CustomOpBase<AttentionOp<Kernel>, Kernel, /*WithStatus=*/true> {
+  AttentionOp(const char* ep, ONNXTensorElementDataType type) : ep_(ep), type_(type) {}
+
+  const char* GetName() const { return kOpType; }
+  const char* GetExecutionProviderType() const { return ep_; }
+
+  // Inputs: query, key, value, then seq_lens (padded, optional) or cu_seqlens (packed, required).
+  size_t GetInputTypeCount() const { return 4; }
+  ONNXTensorElementDataType GetInputType(size_t i) const { return i == 3 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32 : type_; }
+  OrtCustomOpInputOutputCharacteristic GetInputCharacteristic(size_t i) const {
+    return i == 3 ? OrtCustomOpInputOutputCharacteristic::INPUT_OUTPUT_OPTIONAL
+                  : OrtCustomOpInputOutputCharacteristic::INPUT_OUTPUT_REQUIRED;
+  }
+  size_t GetOutputTypeCount() const { return 1; }
+  ONNXTensorElementDataType GetOutputType(size_t) const { return type_; }
+
+  OrtStatusPtr CreateKernelV2(const OrtApi& api, const OrtKernelInfo* info, void** kernel) const {
+    return guarded(api, [&]() -> OrtStatusPtr {
+      NodeAttributes attrs;
+      if (Status s = read_node_attributes(api, info, &attrs); !s) return to_ort_status(api, s);
+      if (Status s = Kernel::check_supported(attrs, to_dtype(type_)); !s) return to_ort_status(api, s, ORT_NOT_IMPLEMENTED);
+      *kernel = new Kernel(api, attrs, to_dtype(type_));
+      return nullptr;
+    });
+  }
+
+ private:
+  const char* ep_;
+  ONNXTensorElementDataType type_;
+};
+
+// The three element types every EP registers.
+inline constexpr ONNXTensorElementDataType kElementTypes[] = {
+    ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16, ONNX_TENSOR_ELEMENT_DATA_TYPE_BFLOAT16};
+
+template <typename Kernel>
+void append_ops_for(const char* ep, OpList& ops) {
+  for (auto t : kElementTypes) ops.emplace_back(std::make_unique<AttentionOp<Kernel>>(ep, t));
+}
+
+}  // namespace encexport::ort
