@@ -11,8 +11,12 @@ from __future__ import annotations
 import math
 
 import torch
+from torch.nn.attention import SDPBackend, sdpa_kernel
 
 from . import contract
+
+_GPU_SDPA_ORDER = [SDPBackend.CUDNN_ATTENTION, SDPBackend.FLASH_ATTENTION, SDPBackend.EFFICIENT_ATTENTION,
+                   SDPBackend.MATH]
 
 
 def check_lengths(lengths: torch.Tensor | None, layout: str, batch_or_tokens: int, seq_len: int | None) -> None:
@@ -102,8 +106,11 @@ def sdpa_attention(q, k, v, lengths, *, num_heads: int, num_kv_heads: int, head_
     if lengths is not None:
         key_valid = torch.arange(S, device=q.device)[None, :] < lengths.to(torch.int64)[:, None]
         mask = key_valid[:, None, None, :]
-    out = torch.nn.functional.scaled_dot_product_attention(
-        qh, kh, vh, attn_mask=mask, scale=scale, enable_gqa=num_kv_heads != num_heads)
+    # On CPU the math kernel: torch's fused CPU kernel turns a NaN query row into zeros instead of NaN.
+    backends = [SDPBackend.MATH] if q.device.type == "cpu" else _GPU_SDPA_ORDER
+    with sdpa_kernel(backends):
+        out = torch.nn.functional.scaled_dot_product_attention(
+            qh, kh, vh, attn_mask=mask, scale=scale, enable_gqa=num_kv_heads != num_heads)
     if mask is not None:  # padded query rows (and fully masked rows, NaN from SDPA) are defined as zeros
         out = torch.where(key_valid[:, None, :, None], out, torch.zeros((), dtype=out.dtype, device=out.device))
     return out.transpose(1, 2).flatten(2)

@@ -125,7 +125,8 @@ def _packed_as_batch_of_one(q, k, v, cu_seqlens):
     """[T, W] tensors -> [1, T, W] plus a [T, T] mask that keeps attention inside each sequence."""
     T = q.shape[0]
     tokens = torch.arange(T, device=q.device, dtype=torch.int32)
-    segment = torch.searchsorted(cu_seqlens, tokens, right=True)  # sequence index + 1 of every token
+    # Sequence index of every token: how many sequence ends lie at or before it (searchsorted has no ONNX op).
+    segment = (tokens[:, None] >= cu_seqlens[None, 1:]).sum(-1)
     same_sequence = segment[:, None] == segment[None, :]
     return q[None], k[None], v[None], same_sequence
 
@@ -174,7 +175,9 @@ def onnx_attention23(q, k, v, lengths, *, num_heads, num_kv_heads, head_size, sc
         out = _attention23(q1, k1, v1, mask, num_heads, num_kv_heads, head_size, scale)[0]
         return out
     valid = _key_valid(lengths, q.shape[0], q.shape[1], q.device)
-    out = _attention23(q, k, v, valid[:, None, None, :], num_heads, num_kv_heads, head_size, scale)
+    # ONNX Runtime wants the mask's query axis spelled out (no broadcasting over it): [B, 1, S, S].
+    mask = valid[:, None, None, :].expand(-1, -1, q.shape[1], -1)
+    out = _attention23(q, k, v, mask, num_heads, num_kv_heads, head_size, scale)
     return torch.where(valid[:, :, None], out, torch.zeros((), dtype=out.dtype, device=out.device))
 
 

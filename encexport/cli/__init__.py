@@ -1,0 +1,1 @@
+"""Command line: `encexport <command>` / `python -m encexport <command>`."""
