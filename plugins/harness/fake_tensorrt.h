@@ -43,11 +43,56 @@ class ResourceContext : public nvinfer1::IPluginResourceContext {
   nvinfer1::IErrorRecorder* getErrorRecorder() const noexcept override { return nullptr; }
 };
 
-class FakeRegistry;
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+class FakeRegistry : public nvinfer1::IPluginRegistry {
+ public:
+  // --- what TensorRT's registry does, as far as plugin libraries can observe it ---
+  bool registerCreator(nvinfer1::IPluginCreatorInterface& creator, const char* ns) noexcept override;
+  nvinfer1::IPluginCreatorInterface* getCreator(const char* name, const char* version,
+                                                const char* ns = "") noexcept override;
+  nvinfer1::IPluginCreatorInterface* const* getAllCreators(int32_t* n) const noexcept override;
+  nvinfer1::IPluginCreatorInterface* const* getAllCreatorsRecursive(int32_t* n) noexcept override;
+  bool deregisterCreator(const nvinfer1::IPluginCreatorInterface& creator) noexcept override;
+  PluginLibraryHandle loadLibrary(const char* path) noexcept override;
+  void deregisterLibrary(PluginLibraryHandle handle) noexcept override;
+  void set_library_logger(nvinfer1::ILoggerFinder* finder) { finder_ = finder; }
+  int32_t register_calls() const { return register_calls_; }
+  std::string last_error;
+
+  // --- not used by plugin libraries: inert ---
+  bool registerCreator(nvinfer1::IPluginCreator&, const char* const) noexcept override { return false; }
+  nvinfer1::IPluginCreator* const* getPluginCreatorList(int32_t* const n) const noexcept override;
+  nvinfer1::IPluginCreator* getPluginCreator(const char* const, const char* const, const char* const) noexcept override {
+    return nullptr;
+  }
+  void setErrorRecorder(nvinfer1::IErrorRecorder* const) noexcept override {}
+  nvinfer1::IErrorRecorder* getErrorRecorder() const noexcept override { return nullptr; }
+  bool deregisterCreator(const nvinfer1::IPluginCreator&) noexcept override { return false; }
+  bool isParentSearchEnabled() const override { return false; }
+  void setParentSearchEnabled(const bool) override {}
+  nvinfer1::IPluginResource* acquirePluginResource(const char*, nvinfer1::IPluginResource*) noexcept override {
+    return nullptr;
+  }
+  int32_t releasePluginResource(const char*) noexcept override { return -1; }
+
+ private:
+  struct Entry {
+    nvinfer1::IPluginCreatorInterface* creator;
+    std::string name, version, ns;
+  };
+  std::vector<Entry> entries_;
+  std::vector<nvinfer1::IPluginCreatorInterface*> list_;
+  nvinfer1::ILoggerFinder* finder_ = nullptr;
+  int32_t register_calls_ = 0;
+};
+#pragma GCC diagnostic pop
+
 // The process-wide objects behind the exported C API.
 RecordingLogger& global_logger();
 FakeRegistry& global_registry();
 // What getInferLibMajorVersion() reports (to test the library's major-version guard).
 void set_reported_major_version(int32_t major);
+int32_t reported_major_version();
 
 }  // namespace harness

@@ -46,8 +46,8 @@ const char* type_name(PluginFieldType t) {
 }
 
 Status expect_scalar(const PluginField& f) {
-  if (f.data == nullptr) return fail("field '", f.name, "' has no data");
   if (f.length != 1) return fail("field '", f.name, "' must hold exactly one value, got length ", f.length);
+  if (f.data == nullptr) return fail("field '", f.name, "' has no data");
   return Status::Ok();
 }
 

@@ -59,11 +59,14 @@ const bool g_self_registered_on_load = (self_register(), true);
 }  // namespace
 }  // namespace encexport::trt
 
-extern "C" TENSORRTAPI void setLoggerFinder(nvinfer1::ILoggerFinder* finder) noexcept {
+// Visible despite -fvisibility=hidden (TENSORRTAPI is empty outside TensorRT's own build).
+#define ENCEXPORT_C_EXPORT extern "C" __attribute__((visibility("default")))
+
+ENCEXPORT_C_EXPORT void setLoggerFinder(nvinfer1::ILoggerFinder* finder) noexcept {
   encexport::trt::set_logger_finder(finder);
 }
 
-extern "C" TENSORRTAPI nvinfer1::IPluginCreatorInterface* const* getCreators(int32_t& nbCreators) noexcept {
+ENCEXPORT_C_EXPORT nvinfer1::IPluginCreatorInterface* const* getCreators(int32_t& nbCreators) noexcept {
   static nvinfer1::IPluginCreatorInterface* const creators[] = {&encexport::trt::the_creator()};
   nbCreators = 1;
   return creators;

@@ -1,0 +1,355 @@
+"""Build a TensorRT engine from an exported model, and the no-plugin comparison model.
+
+`build_engine` parses the ONNX model with TensorRT's parser, with libencexport_trt.so loaded into the plugin
+registry so every `encexport::EncoderOnlyAttention` node becomes our IPluginV3, and writes a serialized
+engine. The network is strongly typed (always so in TensorRT 11; the STRONGLY_TYPED flag in 10.x): the
+precision comes from the model's tensors, so export fp16/bf16 to get an fp16/bf16 engine.
+
+`build_native_attention_onnx` rewrites our nodes into TensorRT's own `TRT_Attention` custom op
+(TensorRT >= 10.15 / 11.x parsers) wrapped in Reshape/Transpose, for a plugin-free comparison.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Callable, Mapping, Sequence
+
+import onnx
+from onnx import TensorProto, helper
+
+from encexport import contract
+
+PLUGIN_LIBRARY_NAME = "libencexport_trt.so"
+Shape = tuple[int, ...]
+
+# Profile defaults per dynamic axis, chosen by the axis's dim_param name: (min, opt, max).
+_AXIS_DEFAULTS: tuple[tuple[tuple[str, ...], tuple[int, int, int]], ...] = (
+    (("token", "total"), (1, 2048, 16384)),  # packed layout: T
+    (("batch",), (1, 8, 32)),
+    (("seq", "len", "sentence", "patch"), (1, 128, 512)),
+)
+_FALLBACK_AXIS = (1, 64, 512)
+
+
+class TensorRTUnavailable(RuntimeError):
+    """The tensorrt Python package is not importable here."""
+
+
+def import_tensorrt():
+    try:
+        import tensorrt
+    except ImportError as exc:
+        raise TensorRTUnavailable(
+            f"building a TensorRT engine needs the `tensorrt` Python package, which is not importable here ({exc}). "
+            "Fix: `pip install tensorrt` (TensorRT 10.x or 11.x, matching your CUDA major version), or run this step "
+            "inside an NVIDIA TensorRT container. The exported ONNX model itself runs without TensorRT through ONNX "
+            "Runtime (encexport.ort)."
+        ) from exc
+    return tensorrt
+
+
+def plugin_library_path(plugin: str | os.PathLike = "auto") -> Path:
+    """`auto`: the library built into encexport/_lib; otherwise the given path."""
+    path = Path(__file__).resolve().parent / "_lib" / PLUGIN_LIBRARY_NAME if str(plugin) == "auto" else Path(plugin)
+    if not path.is_file():
+        raise FileNotFoundError(
+            f"TensorRT plugin library {path} not found. Fix: `encexport build-plugins` (needs nvcc and the TensorRT "
+            "headers), or pass --plugin PATH to a built libencexport_trt.so.")
+    return path
+
+
+def load_plugin(trt, path: Path) -> None:
+    """Registers the plugin creator with TensorRT's registry (idempotent).
+
+    Uses IPluginRegistry.load_library with the library's load-time self-registration turned off: both at once
+    would register the creator twice and load_library would refuse the library."""
+    registry = trt.get_plugin_registry()
+    if registry.get_creator(contract.OP_TYPE, contract.PLUGIN_VERSION, contract.PLUGIN_NAMESPACE) is not None:
+        return  # already in this process (an earlier call, or a plain dlopen that self-registered)
+    os.environ["ENCEXPORT_TRT_AUTOREGISTER"] = "0"
+    registry.load_library(str(path))
+    if registry.get_creator(contract.OP_TYPE, contract.PLUGIN_VERSION, contract.PLUGIN_NAMESPACE) is None:
+        raise RuntimeError(
+            f"{path} loaded but TensorRT's registry has no {contract.OP_TYPE} version {contract.PLUGIN_VERSION}: the "
+            "library was built against incompatible TensorRT headers; rebuild it with `encexport build-plugins`.")
+
+
+def parse_shapes(text: str | None) -> dict[str, Shape]:
+    """'query:1x128x384,lengths:1' -> {'query': (1, 128, 384), 'lengths': (1,)}."""
+    shapes: dict[str, Shape] = {}
+    for item in filter(None, (s.strip() for s in (text or "").split(","))):
+        name, sep, dims = item.rpartition(":")
+        if not sep or not name:
+            raise ValueError(f"shape {item!r} is not NAME:DIMxDIM... (e.g. query:1x128x768)")
+        try:
+            shapes[name] = tuple(int(d) for d in dims.lower().split("x"))
+        except ValueError:
+            raise ValueError(f"shape {item!r}: dimensions must be integers separated by 'x'") from None
+    return shapes
+
+
+def _axis_default(dim_param: str) -> tuple[int, int, int]:
+    name = dim_param.lower()
+    for keys, bounds in _AXIS_DEFAULTS:
+        if any(k in name for k in keys):
+            return bounds
+    return _FALLBACK_AXIS
+
+
+def profile_shapes(model: onnx.ModelProto, min_shapes: Mapping[str, Shape] | None = None,
+                   opt_shapes: Mapping[str, Shape] | None = None,
+                   max_shapes: Mapping[str, Shape] | None = None) -> dict[str, tuple[Shape, Shape, Shape]]:
+    """(min, opt, max) per graph input with a dynamic axis. Given shapes win; an input named in only some of
+    the three takes the missing ones from the given ones (as trtexec does); others get per-axis defaults."""
+    given = [dict(min_shapes or {}), dict(opt_shapes or {}), dict(max_shapes or {})]
+    inits = {i.name for i in model.graph.initializer}
+    result: dict[str, tuple[Shape, Shape, Shape]] = {}
+    known = set()
+    for inp in model.graph.input:
+        if inp.name in inits:
+            continue
+        known.add(inp.name)
+        dims = inp.type.tensor_type.shape.dim
+        dynamic = [not d.HasField("dim_value") for d in dims]
+        named = [g.get(inp.name) for g in given]
+        if any(named):
+            lo, mid, hi = (named[0] or named[1] or named[2], named[1] or named[2] or named[0],
+                           named[2] or named[1] or named[0])
+            for shape in (lo, mid, hi):
+                if len(shape) != len(dims):
+                    raise ValueError(f"input {inp.name!r} has rank {len(dims)}, got shape {shape}")
+                for axis, (d, n) in enumerate(zip(dims, shape)):
+                    if d.HasField("dim_value") and d.dim_value != n:
+                        raise ValueError(f"input {inp.name!r} axis {axis} is fixed to {d.dim_value}, got {n}")
+            if not all(a <= b <= c for a, b, c in zip(lo, mid, hi)):
+                raise ValueError(f"input {inp.name!r}: need min <= opt <= max per axis, got {lo} / {mid} / {hi}")
+            result[inp.name] = (tuple(lo), tuple(mid), tuple(hi))
+        elif any(dynamic):
+            bounds = [(d.dim_value,) * 3 if d.HasField("dim_value") else _axis_default(d.dim_param) for d in dims]
+            result[inp.name] = tuple(tuple(b[i] for b in bounds) for i in range(3))  # type: ignore[assignment]
+    unknown = {n for g in given for n in g} - known
+    if unknown:
+        raise ValueError(f"shapes given for unknown inputs {sorted(unknown)}; the model's inputs are {sorted(known)}")
+    return result
+
+
+def _network_flags(trt) -> int:
+    major = int(trt.__version__.split(".")[0])
+    if major >= 11:
+        return 0  # strongly typed always; the flag is deprecated and ignored
+    return 1 << int(trt.NetworkDefinitionCreationFlag.STRONGLY_TYPED)
+
+
+def _progress_monitor(trt, say: Callable[[str], None]):
+    """A TensorRT IProgressMonitor printing phase starts and ends (None where the API lacks it)."""
+    base = getattr(trt, "IProgressMonitor", None)
+    if base is None:
+        return None
+
+    class Progress(base):
+        def __init__(self):
+            base.__init__(self)
+            self._started: dict[str, float] = {}
+
+        def phase_start(self, phase_name, parent_phase, num_steps):
+            self._started[phase_name] = time.monotonic()
+            say(f"  {phase_name} ({num_steps} steps)")
+
+        def step_complete(self, phase_name, step):
+            return True  # never cancel
+
+        def phase_finish(self, phase_name):
+            say(f"  {phase_name} done in {time.monotonic() - self._started.pop(phase_name, time.monotonic()):.1f}s")
+
+    return Progress()
+
+
+def build_engine(onnx_path: str | os.PathLike, out_path: str | os.PathLike, *, plugin: str | os.PathLike = "auto",
+                 min_shapes: Mapping[str, Shape] | None = None, opt_shapes: Mapping[str, Shape] | None = None,
+                 max_shapes: Mapping[str, Shape] | None = None, timing_cache: str | os.PathLike | None = None,
+                 workspace_bytes: int | None = None, verbose: bool = False,
+                 log: Callable[[str], None] = lambda m: print(m, file=sys.stderr)) -> Path:
+    """Build and write a serialized TensorRT engine; returns its path."""
+    trt = import_tensorrt()
+    onnx_path, out_path = Path(onnx_path), Path(out_path)
+    model = onnx.load(str(onnx_path), load_external_data=False)
+    has_nodes = any(n.op_type == contract.OP_TYPE for n in model.graph.node)
+    if has_nodes:
+        library = plugin_library_path(plugin)
+        log(f"[build] plugin library {library}")
+        load_plugin(trt, library)
+
+    logger = trt.Logger(trt.Logger.VERBOSE if verbose else trt.Logger.WARNING)
+    builder = trt.Builder(logger)
+    network = builder.create_network(_network_flags(trt))
+    parser = trt.OnnxParser(network, logger)
+    log(f"[build] parsing {onnx_path}")
+    if not parser.parse_from_file(str(onnx_path)):
+        errors = [str(parser.get_error(i)) for i in range(parser.num_errors)]
+        hint = ""
+        if any("Plugin not found" in e for e in errors):
+            hint = (f" Hint: TensorRT did not find the {contract.OP_TYPE} plugin; build it with `encexport "
+                    "build-plugins` and pass --plugin auto or the library path.")
+        raise RuntimeError("TensorRT could not parse the model:\n  " + "\n  ".join(errors) + hint)
+
+    config = builder.create_builder_config()
+    if workspace_bytes:
+        config.set_memory_pool_limit(trt.MemoryPoolType.WORKSPACE, int(workspace_bytes))
+    monitor = _progress_monitor(trt, log)
+    if monitor is not None:
+        config.progress_monitor = monitor
+    shapes = profile_shapes(model, min_shapes, opt_shapes, max_shapes)
+    if shapes:
+        profile = builder.create_optimization_profile()
+        for name, (lo, mid, hi) in shapes.items():
+            log(f"[build] profile {name}: min {lo} opt {mid} max {hi}")
+            profile.set_shape(name, lo, mid, hi)
+        config.add_optimization_profile(profile)
+
+    cache_path = Path(timing_cache) if timing_cache else None
+    if cache_path is not None:
+        cache = config.create_timing_cache(cache_path.read_bytes() if cache_path.is_file() else b"")
+        config.set_timing_cache(cache, ignore_mismatch=False)
+
+    log("[build] building the engine (this takes a while)")
+    started = time.monotonic()
+    engine = builder.build_serialized_network(network, config)
+    if engine is None:
+        raise RuntimeError("TensorRT failed to build the engine; rerun with --verbose to see the builder's log")
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_bytes(bytes(engine))
+    if cache_path is not None:
+        cache_path.write_bytes(bytes(config.get_timing_cache().serialize()))
+    log(f"[build] wrote {out_path} ({out_path.stat().st_size / 2**20:.1f} MiB) in {time.monotonic() - started:.0f}s")
+    return out_path
+
+
+# ---- the plugin-free comparison model -------------------------------------------------------------------
+
+TRT_DOMAIN = "trt"
+NATIVE_OP = "TRT_Attention"
+
+
+def _attributes(node: onnx.NodeProto) -> dict[str, object]:
+    return {a.name: helper.get_attribute_value(a) for a in node.attribute}
+
+
+def _text(v) -> str:
+    return v.decode() if isinstance(v, bytes) else str(v)
+
+
+def _native_nodes(node: onnx.NodeProto, index: int) -> tuple[list[onnx.NodeProto], list[onnx.TensorProto]]:
+    """The TRT_Attention replacement of one EncoderOnlyAttention node, plus the constants it uses."""
+    a = _attributes(node)
+    h = int(a["num_heads"])
+    hkv = int(a.get("num_kv_heads", h))
+    d = int(a["head_size"])
+    scale = float(a.get("scale", d ** -0.5))
+    if int(a.get("causal", 0)) != 0:
+        raise ValueError(f"node {node.name!r}: causal=1 is not part of the contract (encoder-only)")
+    packed = _text(a.get("layout", "padded")) == "packed"
+    p = f"{node.name or contract.OP_TYPE}_{index}_native"
+    q, k, v = node.input[:3]
+    lengths = node.input[3] if len(node.input) > 3 and node.input[3] else ""
+    consts = [
+        helper.make_tensor(f"{p}_q_heads", TensorProto.INT64, [4 - packed], ([0, h, d] if packed else [0, 0, h, d])),
+        helper.make_tensor(f"{p}_kv_heads", TensorProto.INT64, [4 - packed], ([0, hkv, d] if packed else [0, 0, hkv, d])),
+        helper.make_tensor(f"{p}_rows", TensorProto.INT64, [3 - packed], ([0, h * d] if packed else [0, 0, h * d])),
+    ]
+    nodes: list[onnx.NodeProto] = []
+
+    def heads(x: str, shape: str, name: str) -> str:
+        nodes.append(helper.make_node("Reshape", [x, shape], [f"{p}_{name}_nhd"]))
+        if packed:
+            return f"{p}_{name}_nhd"  # [T, H, D]: packed_nhd
+        nodes.append(helper.make_node("Transpose", [f"{p}_{name}_nhd"], [f"{p}_{name}_bhnd"], perm=[0, 2, 1, 3]))
+        return f"{p}_{name}_bhnd"  # [B, H, S, D]: padded_bhnd
+
+    qh, kh, vh = heads(q, consts[0].name, "q"), heads(k, consts[1].name, "k"), heads(v, consts[1].name, "v")
+    form = "packed_nhd" if packed else "padded_bhnd"
+    if packed:  # query and key/value share the cumulative lengths [B+1]
+        query_lengths, kv_lengths = lengths, lengths
+    else:  # padded: per-sequence key lengths [B]; no input = every key valid
+        query_lengths, kv_lengths = "", lengths
+    inputs = [qh, kh, vh, "", "", "", query_lengths, kv_lengths]
+    while inputs and inputs[-1] == "":
+        inputs.pop()
+    attn_out = f"{p}_out"
+    nodes.append(helper.make_node(NATIVE_OP, inputs, [attn_out], domain=TRT_DOMAIN, name=f"{p}_attention",
+                                  query_form=form, kv_form=form, is_causal=0, scale=scale))
+    rows = attn_out
+    if not packed:
+        nodes.append(helper.make_node("Transpose", [attn_out], [f"{p}_bshd"], perm=[0, 2, 1, 3]))
+        rows = f"{p}_bshd"
+    merged = f"{p}_merged" if (not packed and lengths) else node.output[0]
+    nodes.append(helper.make_node("Reshape", [rows, consts[2].name], [merged]))
+    if not packed and lengths:
+        # Our contract writes zeros in padded query rows; TRT_Attention leaves them unspecified.
+        consts += [helper.make_tensor(f"{p}_zero", TensorProto.INT64, [], [0]),
+                   helper.make_tensor(f"{p}_one", TensorProto.INT64, [], [1]),
+                   helper.make_tensor(f"{p}_axis1", TensorProto.INT64, [1], [1]),
+                   helper.make_tensor(f"{p}_axis0", TensorProto.INT64, [1], [0]),
+                   helper.make_tensor(f"{p}_axis2", TensorProto.INT64, [1], [2]),
+                   helper.make_tensor(f"{p}_one_idx", TensorProto.INT64, [1], [1])]
+        nodes += [
+            helper.make_node("Shape", [q], [f"{p}_q_shape"]),
+            helper.make_node("Gather", [f"{p}_q_shape", f"{p}_one"], [f"{p}_seq"], axis=0),
+            helper.make_node("Range", [f"{p}_zero", f"{p}_seq", f"{p}_one"], [f"{p}_positions"]),
+            helper.make_node("Cast", [lengths], [f"{p}_lengths64"], to=TensorProto.INT64),
+            helper.make_node("Unsqueeze", [f"{p}_positions", f"{p}_axis0"], [f"{p}_positions_row"]),
+            helper.make_node("Unsqueeze", [f"{p}_lengths64", f"{p}_axis1"], [f"{p}_lengths_col"]),
+            helper.make_node("Less", [f"{p}_positions_row", f"{p}_lengths_col"], [f"{p}_valid"]),
+            helper.make_node("Unsqueeze", [f"{p}_valid", f"{p}_axis2"], [f"{p}_valid3"]),
+            helper.make_node("Sub", [merged, merged], [f"{p}_zeros"]),
+            helper.make_node("Where", [f"{p}_valid3", merged, f"{p}_zeros"], [node.output[0]]),
+        ]
+    return nodes, consts
+
+
+def build_native_attention_onnx(model: onnx.ModelProto | bytes | str | os.PathLike,
+                                out_path: str | os.PathLike | None = None) -> onnx.ModelProto:
+    """Rewrite every encexport::EncoderOnlyAttention node into TensorRT's native TRT_Attention (domain `trt`).
+
+    padded: q/k/v [B,S,W] -> Reshape [B,S,H,D] -> Transpose [B,H,S,D] (padded_bhnd), seq_lens as kv_lengths
+    [B], output transposed back and padded query rows zeroed (our contract). packed: Reshape [T,H,D]
+    (packed_nhd), cu_seqlens [B+1] as both query_lengths and kv_lengths. Needs a TensorRT parser with
+    TRT_Attention (10.15+/11.x); GQA relies on TRT_Attention accepting fewer key/value heads (as ONNX
+    Attention-23 does)."""
+    if isinstance(model, (str, os.PathLike)):
+        model = onnx.load(str(model))
+    elif isinstance(model, bytes):
+        model = onnx.load_from_string(model)
+    else:
+        model = onnx.ModelProto.FromString(model.SerializeToString())
+    graph = model.graph
+    new_nodes: list[onnx.NodeProto] = []
+    replaced = 0
+    for node in graph.node:
+        if node.op_type == contract.OP_TYPE and node.domain == contract.DOMAIN:
+            nodes, consts = _native_nodes(node, replaced)
+            new_nodes += nodes
+            graph.initializer.extend(consts)
+            replaced += 1
+        else:
+            new_nodes.append(node)
+    if replaced == 0:
+        raise ValueError(f"no {contract.DOMAIN}::{contract.OP_TYPE} node in the model: nothing to rewrite")
+    del graph.node[:]
+    graph.node.extend(new_nodes)
+    imports = [o for o in model.opset_import if o.domain != contract.DOMAIN]
+    if not any(o.domain == TRT_DOMAIN for o in imports):
+        imports.append(helper.make_opsetid(TRT_DOMAIN, 1))
+    if not any(o.domain in ("", "ai.onnx") and o.version >= 13 for o in imports):
+        raise ValueError("the rewrite needs a default-domain opset >= 13 (Unsqueeze/Squeeze with axes inputs)")
+    del model.opset_import[:]
+    model.opset_import.extend(imports)
+    if out_path is not None:
+        onnx.save(model, str(out_path))
+    return model
+
+
+__all__ = ["TensorRTUnavailable", "build_engine", "build_native_attention_onnx", "import_tensorrt", "load_plugin",
+           "parse_shapes", "plugin_library_path", "profile_shapes"]
