@@ -39,9 +39,11 @@ class EncoderOnlyAttention(nn.Module):
                 raise ValueError(f"{name} is not supported by EncoderOnlyAttention (full bidirectional softmax "
                                  "attention only)")
         num_kv_heads = num_heads if num_kv_heads is None else num_kv_heads
-        scale = 1.0 / math.sqrt(head_size) if scale is None else float(scale)
+        # Validate before deriving the default scale: head_size=0 used to die in 1/sqrt(0) (ZeroDivisionError)
+        # instead of naming the accepted range.
         contract.validate_attributes(num_heads=num_heads, num_kv_heads=num_kv_heads, head_size=head_size,
                                      backend="auto", layout=layout)
+        scale = 1.0 / math.sqrt(head_size) if scale is None else float(scale)
         if not math.isfinite(scale):
             raise ValueError(f"scale must be finite, got {scale}")
         self.num_heads = num_heads

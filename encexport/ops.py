@@ -19,8 +19,10 @@ _GPU_SDPA_ORDER = [SDPBackend.CUDNN_ATTENTION, SDPBackend.FLASH_ATTENTION, SDPBa
                    SDPBackend.MATH]
 
 
-def check_lengths(lengths: torch.Tensor | None, layout: str, batch_or_tokens: int, seq_len: int | None) -> None:
-    """Validate seq_lens / cu_seqlens on the host; raises ValueError naming the problem and the fix."""
+def check_lengths(lengths: torch.Tensor | None, layout: str, batch_or_tokens: int, seq_len: int | None,
+                  *, values: bool = True) -> None:
+    """Validate seq_lens / cu_seqlens on the host; raises ValueError naming the problem and the fix.
+    values=False checks presence, dtype and rank only (fake tensors carry no data)."""
     if layout == "packed":
         if lengths is None:
             raise ValueError("the packed layout needs cu_seqlens: an int32 tensor [B+1] of prefix sums of the "
@@ -34,7 +36,7 @@ def check_lengths(lengths: torch.Tensor | None, layout: str, batch_or_tokens: in
         raise ValueError(f"{name} must be int32, got {lengths.dtype}; convert with .to(torch.int32)")
     if lengths.dim() != 1:
         raise ValueError(f"{name} must be 1-D, got shape {tuple(lengths.shape)}")
-    if torch.jit.is_tracing() or torch.compiler.is_compiling():
+    if not values or torch.jit.is_tracing() or torch.compiler.is_compiling():
         return  # values are data: checked at run time by the runtime's kernel
     vals = lengths.detach().cpu()
     if layout == "packed":
@@ -106,6 +108,11 @@ def sdpa_attention(q, k, v, lengths, *, num_heads: int, num_kv_heads: int, head_
     if lengths is not None:
         key_valid = torch.arange(S, device=q.device)[None, :] < lengths.to(torch.int64)[:, None]
         mask = key_valid[:, None, None, :]
+        # Padding is never read (contract): zero it first. Otherwise a NaN/Inf left in a padded key or value row
+        # leaked into every valid row (masked score + NaN = NaN; probability 0 * NaN value = NaN).
+        zero = torch.zeros((), dtype=k.dtype, device=k.device)
+        kh = torch.where(key_valid[:, None, :, None], kh, zero)
+        vh = torch.where(key_valid[:, None, :, None], vh, zero)
     # On CPU the math kernel: torch's fused CPU kernel turns a NaN query row into zeros instead of NaN.
     backends = [SDPBackend.MATH] if q.device.type == "cpu" else _GPU_SDPA_ORDER
     with sdpa_kernel(backends):
@@ -158,4 +165,9 @@ def encoder_only_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, le
 
 @encoder_only_attention.register_fake
 def _(q, k, v, lengths, num_heads, num_kv_heads, head_size, scale, layout):
+    # Same shape/dtype checks as the real op: a strict torch.export (the dynamo exporter's retry) reaches the op
+    # through this fake, and without them an int64 seq_lens was accepted here and surfaced only as an opaque
+    # "No ONNX function found for encexport.encoder_only_attention" at ONNX translation.
+    check_inputs(q, k, v, lengths, num_heads=num_heads, num_kv_heads=num_kv_heads, head_size=head_size, layout=layout)
+    check_lengths(lengths, layout, q.shape[0], q.shape[1] if layout == "padded" else None, values=False)
     return torch.empty_like(q)

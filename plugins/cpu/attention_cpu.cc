@@ -42,6 +42,10 @@ struct Writer {
 // One sequence: rows [row0, row0 + rows) of the token tensors, `len` of them valid.
 void attend_sequence(const AttentionParams& p, int64_t row0, int32_t rows, int32_t len, std::vector<float>& scores,
                      std::vector<float>& acc) {
+  // An empty sequence has nothing to read or write. Without this the head loop below still ran num_heads times
+  // per sequence: a zero-size tensor such as [2^31-1, 0, H*D], or cu_seqlens of many empty sequences with
+  // H = 65536, kept the CPU busy for minutes to hours while producing nothing.
+  if (rows == 0) return;
   const Reader q{p.q, p.dtype}, k{p.k, p.dtype}, v{p.v, p.dtype};
   const Writer out{p.out, p.dtype};
   const int32_t D = p.head_size;
@@ -90,6 +94,8 @@ void attend_sequence(const AttentionParams& p, int64_t row0, int32_t rows, int32
 Status run_attention_cpu(const AttentionParams& p) {
   if (Status s = validate(p); !s) return s;
   if (Status s = validate_lengths_host(p); !s) return s;
+  // No tokens, no work (and no 2^31-iteration batch loop over a [huge, 0, W] tensor); lengths were checked above.
+  if (p.total_tokens == 0) return Status::Ok();
   std::vector<float> scores, acc;
   for (int32_t b = 0; b < p.batch; ++b) {
     if (p.layout == Layout::kPadded) {

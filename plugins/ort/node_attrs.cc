@@ -2,6 +2,7 @@
 
 #include <cmath>
 #include <sstream>
+#include <utility>
 
 namespace encexport::ort {
 namespace {
@@ -39,6 +40,72 @@ bool read_string(const OrtApi& api, const OrtKernelInfo* info, const char* name,
   return true;
 }
 
+// The attribute types of docs/onnx-contract.md. The kernel-info getters fail alike for "absent" and for "present
+// with another type", so without this check a node carrying e.g. causal=1.0 (FLOAT), scale=3 (INT) or
+// plugin_version=2 (INT) was read as if the attribute were absent and ran with the default: a causal or
+// foreign-version node silently ran bidirectional, and a wrongly typed scale silently changed the numbers.
+enum class AttrKind { kAbsent, kInt, kFloat, kString, kInts, kFloats, kTensor, kOther };
+
+const char* kind_name(AttrKind k) {
+  switch (k) {
+    case AttrKind::kAbsent: return "nothing";
+    case AttrKind::kInt: return "INT";
+    case AttrKind::kFloat: return "FLOAT";
+    case AttrKind::kString: return "STRING";
+    case AttrKind::kInts: return "INTS";
+    case AttrKind::kFloats: return "FLOATS";
+    case AttrKind::kTensor: return "TENSOR";
+    case AttrKind::kOther: return "a list, tensor or graph";
+  }
+  return "?";
+}
+
+// Which type `name` holds, found by probing the typed getters (the C API has no "type of attribute" query for
+// kernels). The scalar getters check the type; the list getters (ORT 1.32) succeed with an empty list for an
+// attribute of any type, which makes them a presence test: a non-empty list tells INTS/FLOATS, the tensor
+// getter tells TENSOR, and anything else present (STRINGS, GRAPH, an empty list) is kOther.
+AttrKind attribute_kind(const OrtApi& api, const OrtKernelInfo* info, const char* name) {
+  auto ok = [&](OrtStatus* s) {
+    if (s == nullptr) return true;
+    api.ReleaseStatus(s);
+    return false;
+  };
+  int64_t i = 0;
+  float f = 0.f;
+  size_t n = 0, n_ints = 0, n_floats = 0;
+  if (ok(api.KernelInfoGetAttribute_int64(info, name, &i))) return AttrKind::kInt;
+  if (ok(api.KernelInfoGetAttribute_float(info, name, &f))) return AttrKind::kFloat;
+  if (ok(api.KernelInfoGetAttribute_string(info, name, nullptr, &n))) return AttrKind::kString;
+  const bool ints = ok(api.KernelInfoGetAttributeArray_int64(info, name, nullptr, &n_ints));
+  const bool floats = ok(api.KernelInfoGetAttributeArray_float(info, name, nullptr, &n_floats));
+  if (ints && n_ints > 0) return AttrKind::kInts;
+  if (floats && n_floats > 0) return AttrKind::kFloats;
+  OrtAllocator* alloc = nullptr;
+  if (ok(api.GetAllocatorWithDefaultOptions(&alloc))) {
+    OrtValue* t = nullptr;
+    if (ok(api.KernelInfoGetAttribute_tensor(info, name, alloc, &t))) {
+      api.ReleaseValue(t);
+      return AttrKind::kTensor;
+    }
+  }
+  return ints || floats ? AttrKind::kOther : AttrKind::kAbsent;
+}
+
+Status check_attribute_types(const OrtApi& api, const OrtKernelInfo* info) {
+  static constexpr std::pair<const char*, AttrKind> kTypes[] = {
+      {"num_heads", AttrKind::kInt},       {"num_kv_heads", AttrKind::kInt},  {"head_size", AttrKind::kInt},
+      {"scale", AttrKind::kFloat},         {"causal", AttrKind::kInt},        {"backend", AttrKind::kString},
+      {"layout", AttrKind::kString},       {"plugin_version", AttrKind::kString},
+      {"plugin_namespace", AttrKind::kString}};
+  for (const auto& [name, want] : kTypes) {
+    const AttrKind got = attribute_kind(api, info, name);
+    if (got != AttrKind::kAbsent && got != want)
+      return err(std::string("attribute '") + name + "' must be " + kind_name(want) + " but the node holds " +
+                 kind_name(got) + " (wrong attribute type); re-export the model (docs/onnx-contract.md)");
+  }
+  return Status::Ok();
+}
+
 Status read_positive_int(const OrtApi& api, const OrtKernelInfo* info, const char* name, int64_t max, int32_t* out) {
   int64_t v = 0;
   if (!read_int(api, info, name, &v))
@@ -53,6 +120,7 @@ Status read_positive_int(const OrtApi& api, const OrtKernelInfo* info, const cha
 }  // namespace
 
 Status read_node_attributes(const OrtApi& api, const OrtKernelInfo* info, NodeAttributes* a) {
+  if (Status s = check_attribute_types(api, info); !s) return s;
   if (Status s = read_positive_int(api, info, "num_heads", 1 << 16, &a->num_heads); !s) return s;
   if (Status s = read_positive_int(api, info, "head_size", kMaxHeadSize, &a->head_size); !s) return s;
   int64_t kv = a->num_heads;

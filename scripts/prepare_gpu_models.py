@@ -1,0 +1,50 @@
+"""Prepare what the GPU check needs but the GPU machine cannot make itself (it has no copy of the MiniLM weights):
+the fp16 all-MiniLM-L6-v2 export and the reference embeddings of the unmodified fp32 PyTorch model.
+
+    python scripts/prepare_gpu_models.py [DEST]      # default DEST: .gpu_models (carry it to the GPU machine)
+
+Writes DEST/minilm_fp16.onnx (legacy exporter, fp16, encexport nodes) and DEST/minilm_reference.npz
+(input_ids, attention_mask, token_type_ids of 64 real sentences of uneven length, and the reference
+sentence embeddings). tests/gpu/test_gpu_models.py reads them.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import numpy as np
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from encexport.export import build_encoders, export, tokenize  # noqa: E402
+from models import get_recipe  # noqa: E402
+
+
+def sentences(recipe, count: int = 64) -> list[str]:
+    """Real sentences of uneven length: the recipe's samples, joined in growing runs."""
+    base = list(recipe.sample_texts)
+    return [" ".join(base[(i + j) % len(base)] for j in range(1 + i % 7)) for i in range(count)]
+
+
+def main() -> int:
+    dest = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / ".gpu_models"
+    dest.mkdir(parents=True, exist_ok=True)
+    recipe = get_recipe("all-MiniLM-L6-v2")
+    result = export(recipe, dest / "export", exporter="legacy", dtype="fp16")
+    (dest / "minilm_fp16.onnx").write_bytes(result.path.read_bytes())
+    reference, _, tokenizer = build_encoders(recipe)
+    batch = tokenize(tokenizer, sentences(recipe), recipe.input_names)
+    with torch.no_grad():
+        _, embedding = reference(**batch)
+    np.savez(dest / "minilm_reference.npz", embedding=embedding.numpy(), **{k: v.numpy() for k, v in batch.items()})
+    print(f"wrote {dest}/minilm_fp16.onnx and minilm_reference.npz "
+          f"({len(batch['input_ids'])} sentences, lengths {batch['attention_mask'].sum(1).min()}.."
+          f"{batch['attention_mask'].sum(1).max()})")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
