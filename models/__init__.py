@@ -1,11 +1,14 @@
 """Model recipes: how to load a model offline and which of its modules become EncoderOnlyAttention.
 
-A recipe is looked up by name (`get_recipe("all-MiniLM-L6-v2")`) or by the model's `model_type`. To add an
-architecture, write a module here with a `Recipe` and add it to RECIPES.
+A recipe is looked up by name (`get_recipe("all-MiniLM-L6-v2")`), by the model's `model_type`
+(`get_recipe("distilbert")`), or from a local checkpoint folder (`get_recipe("/path/with/config.json")`).
+To add an architecture, write a module here with a `Recipe` (one module per family, shared pieces in
+patching.py and loading.py) and list it in recipe.py's registry.
 """
 
 from __future__ import annotations
 
+from .patching import UnsupportedModelError
 from .recipe import Recipe, get_recipe, recipe_names
 
-__all__ = ["Recipe", "get_recipe", "recipe_names"]
+__all__ = ["Recipe", "UnsupportedModelError", "get_recipe", "recipe_names"]

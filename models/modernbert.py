@@ -1,0 +1,75 @@
+"""ModernBERT (`modernbert`): fused Wqkv, rotary embeddings, alternating local (sliding-window) and global layers.
+
+Rotary is applied in the patched module: q and k come out of Wqkv as [B, S, H*D], are viewed per head and
+rotated with the model's own `apply_rotary_pos_emb` and the (cos, sin) each layer receives, then go into the
+node in its [B, S, H*D] layout. Global layers are full bidirectional attention and export as they are.
+
+A sliding-window (local) layer is exported only when its window covers every position the model accepts
+(half-window >= max_position_embeddings - 1): the band mask then never removes a key, so full attention is the
+same function. Any narrower window is refused before anything is patched; the node has no window.
+"""
+
+from __future__ import annotations
+
+from .loading import SAMPLE_TEXTS, SMALL, from_checkpoint, seeded_model
+from .patching import AttentionRule, UnsupportedModelError, patch_attention
+from .recipe import Recipe
+
+POOLING = {"mode": "mean", "normalize": False}
+
+
+def window_covers_all_positions(config) -> bool:
+    # HF's bidirectional band keeps keys with |i - j| <= config.sliding_window (half of local_attention).
+    return config.sliding_window >= config.max_position_embeddings - 1
+
+
+def refuse_narrow_windows(model, module) -> None:
+    config = model.config
+    if config.layer_types[module.layer_idx] == "sliding_attention" and not window_covers_all_positions(config):
+        raise UnsupportedModelError(
+            f"unsupported: sliding-window attention (layer {module.layer_idx}, window {config.local_attention}); "
+            "the encexport node implements full bidirectional attention. Only ModernBERT configs whose layers "
+            "are all global (layer_types all 'full_attention', e.g. global_attn_every_n_layers=1) or whose "
+            f"local window covers max_position_embeddings ({config.max_position_embeddings}) can be exported")
+
+
+RULES = (AttentionRule("ModernBertAttention", qkv="Wqkv", out="Wo", rotary=True, check=refuse_narrow_windows),)
+
+
+def config(**overrides):
+    """Small global-only ModernBERT; pass layer_types / local_attention to build alternating variants."""
+    from transformers import ModernBertConfig
+
+    kwargs = dict(vocab_size=SMALL["vocab"], hidden_size=SMALL["hidden"], num_hidden_layers=SMALL["layers"],
+                  num_attention_heads=SMALL["heads"], intermediate_size=SMALL["intermediate"],
+                  max_position_embeddings=SMALL["positions"], pad_token_id=0, bos_token_id=1, eos_token_id=2,
+                  cls_token_id=1, sep_token_id=2, layer_types=["full_attention"] * SMALL["layers"])
+    kwargs.update(overrides)
+    return ModernBertConfig(**kwargs)
+
+
+def load(**overrides):
+    from transformers import ModernBertModel
+
+    return seeded_model(ModernBertModel, config(**overrides)), None, dict(POOLING)
+
+
+def load_checkpoint(path):
+    return from_checkpoint(path, POOLING)
+
+
+def patch(model, **kwargs):
+    return patch_attention(model, RULES, model.config.num_attention_heads, **kwargs)
+
+
+RECIPE = Recipe(
+    name="modernbert",
+    model_types=("modernbert",),
+    load=load,
+    load_checkpoint=load_checkpoint,
+    patch=patch,
+    input_names=("input_ids", "attention_mask"),
+    sample_texts=SAMPLE_TEXTS,
+    description="ModernBERT from its config (small random weights, global attention only; or a local checkpoint "
+                "folder): rotary in the patched module; narrow sliding-window layers are refused",
+)

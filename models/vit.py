@@ -1,0 +1,52 @@
+"""ViT (`vit`): an image encoder. Input pixel_values, every patch token valid: no mask, no lengths input.
+
+The attention module holds q_proj/k_proj/v_proj and applies o_proj itself. Outputs keep Hugging Face's
+names: last_hidden_state and pooler_output (the model's own pooler over the CLS token).
+"""
+
+from __future__ import annotations
+
+from .loading import SMALL, from_checkpoint, random_image_inputs, seeded_model
+from .patching import AttentionRule, patch_attention
+from .recipe import Recipe
+
+RULES = (AttentionRule("ViTAttention", q="q_proj", k="k_proj", v="v_proj", out="o_proj"),)
+POOLING = {"mode": "pooler"}
+
+
+def config():
+    from transformers import ViTConfig
+
+    return ViTConfig(hidden_size=SMALL["hidden"], num_hidden_layers=SMALL["layers"],
+                     num_attention_heads=SMALL["heads"], intermediate_size=SMALL["intermediate"],
+                     image_size=32, patch_size=8, num_channels=3)
+
+
+def load():
+    from transformers import ViTModel
+
+    return seeded_model(ViTModel, config()), None, dict(POOLING)
+
+
+def load_checkpoint(path):
+    return from_checkpoint(path, POOLING, tokenizer=False)
+
+
+def patch(model, **kwargs):
+    return patch_attention(model, RULES, model.config.num_attention_heads, **kwargs)
+
+
+RECIPE = Recipe(
+    name="vit",
+    model_types=("vit",),
+    load=load,
+    load_checkpoint=load_checkpoint,
+    patch=patch,
+    first_position=None,  # every patch is valid: nothing to pack
+    input_names=("pixel_values",),
+    modality="image",
+    output_names=("last_hidden_state", "pooler_output"),
+    example_inputs=random_image_inputs,
+    shapes={"batch": 2},
+    description="ViT image encoder from its config (small random weights; or a local checkpoint folder)",
+)
