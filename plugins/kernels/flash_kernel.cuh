@@ -1,9 +1,11 @@
 // Tensor-core bidirectional attention (FlashAttention-2 style forward pass), one template for every
 // head size and 16-bit dtype. Included only by the generated files in instantiations/.
 //
-// One CTA = one query tile of kBlockM rows of one (sequence, head); 4 warps, each owning 16 query rows.
+// One CTA = one query tile of kBlockM rows of one (sequence, head); 4 warps, each owning 16 or 32 query
+// rows (kMBlocks m16 blocks).
 // Per key tile of kBlockN rows:
-//   S = Q·Kᵀ          mma.sync m16n8k16, Q fragments in registers, K fragments by ldmatrix from smem
+//   S = Q·Kᵀ          mma.sync m16n8k16, Q fragments in registers (D <= 64; else re-read from smem),
+//                     K fragments by ldmatrix from smem
 //   online softmax    in registers, on the S accumulators (row max/sum across the 4 lanes of a quad)
 //   O += P·V          the S accumulators repacked in place as the A operand, V by ldmatrix.trans
 // K/V tiles are double-buffered in shared memory with cp.async, so tile n+1 streams in while tile n is
@@ -24,18 +26,22 @@ namespace encexport::kernels {
 template <int kHeadDim>
 struct FlashTiling {
   static_assert(kHeadDim % 16 == 0 && kHeadDim <= 256, "head size must be a multiple of 16, at most 256");
-  // 64 query rows (4 warps x 16): encoder sequences are short (128-512 typical), so a larger M would
-  // leave CTAs mostly empty for small batches and halve the number of CTAs available to fill 132 SMs.
-  static constexpr int kBlockM = 64;
   static constexpr int kWarps = 4;
   static constexpr int kThreads = kWarps * 32;
-  // 64 keys per tile up to D=128 (K+V double buffer = 4*64*(D+8)*2 bytes, at most 70 KB, so 2-4 CTAs fit
-  // an SM). For D > 128 the O accumulator alone is D/2 fp32 registers per thread; 32-key tiles keep S
-  // small and the shared-memory footprint near 100 KB.
-  static constexpr int kBlockN = kHeadDim <= 128 ? 64 : 32;
-  // Q stays in registers (D/4 x 32-bit per thread) up to D=128; beyond that it would push the thread past
-  // 255 registers next to the accumulator, so the fragments are re-read from shared memory per key tile.
-  static constexpr bool kQInRegisters = kHeadDim <= 128;
+  // m16 row blocks per warp. Every K/V fragment a warp loads by ldmatrix feeds kMBlocks MMAs, so two
+  // blocks halve the shared-memory traffic per MMA, which is what limits mma.sync here. Above D=128 the
+  // two blocks' fp32 accumulators (D fp32 registers per thread) no longer fit next to S.
+  static constexpr int kMBlocks = kHeadDim <= 128 ? 2 : 1;
+  static constexpr int kWarpRows = 16 * kMBlocks;
+  // 64 or 128 query rows per CTA: encoder sequences are short (128-512 typical), so larger tiles would
+  // leave CTAs mostly empty and too few of them to fill 132 SMs at small batch sizes.
+  static constexpr int kBlockM = kWarps * kWarpRows;
+  // 64 keys per tile up to D=64, 32 above: S costs kMBlocks*kBlockN/2 fp32 registers per thread and the
+  // O accumulator kMBlocks*D/2, and together they must stay under 255 registers without spilling.
+  static constexpr int kBlockN = kHeadDim <= 64 ? 64 : 32;
+  // Q stays in registers (kMBlocks*D/4 x 32-bit per thread) up to D=64; beyond that it would crowd out
+  // the accumulators, so the fragments are re-read from shared memory (ldmatrix) per key tile instead.
+  static constexpr bool kQInRegisters = kHeadDim <= 64;
   // Shared-memory rows padded by 16 bytes: consecutive rows then start 4 banks apart, so the 8 row
   // addresses of every ldmatrix phase hit 8 distinct bank groups (no conflicts, no swizzle arithmetic).
   static constexpr int kSmemStride = kHeadDim + 8;
@@ -110,7 +116,7 @@ __global__ void __launch_bounds__(FlashTiling<kHeadDim>::kThreads)
     row0 = (blockIdx.x % args.tiles_per_sequence) * kM;
   } else {
     const int64_t tile = blockIdx.x;
-    const int32_t b = packed_tile_owner(tile, args.cu_seqlens, args.batch, args.total_tokens, kM);
+    const int32_t b = packed_tile_owner_warp(tile, args.cu_seqlens, args.batch, args.total_tokens, kM);
     span = packed_span(b, args.cu_seqlens, args.total_tokens);
     row0 = static_cast<int32_t>((tile - packed_tile_begin(b, args.cu_seqlens, args.total_tokens, kM)) * kM);
   }
@@ -146,15 +152,22 @@ __global__ void __launch_bounds__(FlashTiling<kHeadDim>::kThreads)
 
   const int warp = threadIdx.x / 32, lane = threadIdx.x % 32;
   const int quad_row = lane / 4, quad_col = lane % 4;  // g and t of the mma register layout
-  const T* sQ_warp = sQ + warp * 16 * kS;
+  constexpr int kMB = Tile::kMBlocks;
+  const T* sQ_warp = sQ + warp * Tile::kWarpRows * kS;
 
-  uint32_t q_frag[Tile::kQInRegisters ? kKSteps : 1][4];
-  float o_acc[kOTiles][4];
+  uint32_t q_frag[kMB][Tile::kQInRegisters ? kKSteps : 1][4];
+  float o_acc[kMB][kOTiles][4];
 #pragma unroll
-  for (int i = 0; i < kOTiles; ++i) o_acc[i][0] = o_acc[i][1] = o_acc[i][2] = o_acc[i][3] = 0.f;
-  // Running max (in log2 units) and the lane's partial row sums for rows g and g+8 of the warp's 16.
-  float row_max[2] = {-INFINITY, -INFINITY};
-  float row_sum[2] = {0.f, 0.f};
+  for (int mb = 0; mb < kMB; ++mb)
+#pragma unroll
+    for (int i = 0; i < kOTiles; ++i) o_acc[mb][i][0] = o_acc[mb][i][1] = o_acc[mb][i][2] = o_acc[mb][i][3] = 0.f;
+  // Running max (in log2 units) and the lane's partial row sums for rows g and g+8 of each m16 block.
+  float row_max[kMB][2], row_sum[kMB][2];
+#pragma unroll
+  for (int mb = 0; mb < kMB; ++mb) {
+    row_max[mb][0] = row_max[mb][1] = -INFINITY;
+    row_sum[mb][0] = row_sum[mb][1] = 0.f;
+  }
 
   for (int n = 0; n < n_tiles; ++n) {
     const int stage = n & 1;
@@ -163,117 +176,141 @@ __global__ void __launch_bounds__(FlashTiling<kHeadDim>::kThreads)
     cp_async_wait<1>();
     __syncthreads();
 
-    if (Tile::kQInRegisters && n == 0) {
+    if constexpr (Tile::kQInRegisters) {
+      if (n == 0) {
 #pragma unroll
-      for (int kk = 0; kk < (Tile::kQInRegisters ? kKSteps : 0); ++kk)
-        ldmatrix_x4(q_frag[kk], sQ_warp + (lane % 16) * kS + kk * 16 + (lane / 16) * 8);
+        for (int mb = 0; mb < kMB; ++mb)
+#pragma unroll
+          for (int kk = 0; kk < kKSteps; ++kk)
+            ldmatrix_x4(q_frag[mb][kk], sQ_warp + (mb * 16 + lane % 16) * kS + kk * 16 + (lane / 16) * 8);
+      }
     }
 
-    // ---- S = Q·Kᵀ for this warp's 16 rows x kN keys ----
+    // ---- S = Q·Kᵀ for this warp's rows x kN keys ----
     const T* sK_stage = sK + stage * kN * kS;
-    float s_acc[kSTiles][4];
+    float s_acc[kMB][kSTiles][4];
 #pragma unroll
-    for (int j = 0; j < kSTiles; ++j) s_acc[j][0] = s_acc[j][1] = s_acc[j][2] = s_acc[j][3] = 0.f;
+    for (int mb = 0; mb < kMB; ++mb)
+#pragma unroll
+      for (int j = 0; j < kSTiles; ++j) s_acc[mb][j][0] = s_acc[mb][j][1] = s_acc[mb][j][2] = s_acc[mb][j][3] = 0.f;
 #pragma unroll
     for (int kk = 0; kk < kKSteps; ++kk) {
-      uint32_t a[4];
-      if constexpr (Tile::kQInRegisters) {
+      uint32_t a[kMB][4];
 #pragma unroll
-        for (int e = 0; e < 4; ++e) a[e] = q_frag[kk][e];
-      } else {
-        ldmatrix_x4(a, sQ_warp + (lane % 16) * kS + kk * 16 + (lane / 16) * 8);
+      for (int mb = 0; mb < kMB; ++mb) {
+        if constexpr (Tile::kQInRegisters) {
+#pragma unroll
+          for (int e = 0; e < 4; ++e) a[mb][e] = q_frag[mb][kk][e];
+        } else {
+          ldmatrix_x4(a[mb], sQ_warp + (mb * 16 + lane % 16) * kS + kk * 16 + (lane / 16) * 8);
+        }
       }
 #pragma unroll
       for (int np = 0; np < kN / 16; ++np) {
         uint32_t b[4];
         ldmatrix_x4(b, sK_stage + (np * 16 + lane % 8 + (lane / 16) * 8) * kS + kk * 16 + ((lane / 8) % 2) * 8);
-        mma_m16n8k16<T>(s_acc[2 * np], a, b[0], b[1]);
-        mma_m16n8k16<T>(s_acc[2 * np + 1], a, b[2], b[3]);
+#pragma unroll
+        for (int mb = 0; mb < kMB; ++mb) {
+          mma_m16n8k16<T>(s_acc[mb][2 * np], a[mb], b[0], b[1]);
+          mma_m16n8k16<T>(s_acc[mb][2 * np + 1], a[mb], b[2], b[3]);
+        }
       }
     }
 
     // ---- online softmax (base 2), keys past the sequence end masked to -inf ----
     const bool partial_tile = (n + 1) * kN > span.length;
-    float tile_max[2] = {-INFINITY, -INFINITY};
 #pragma unroll
-    for (int j = 0; j < kSTiles; ++j) {
+    for (int mb = 0; mb < kMB; ++mb) {
+      float tile_max[2] = {-INFINITY, -INFINITY};
 #pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        float x = s_acc[j][e] * args.scale_log2;  // scale before the max: scale may be negative
-        if (partial_tile && n * kN + j * 8 + 2 * quad_col + (e & 1) >= span.length) x = -INFINITY;
-        s_acc[j][e] = x;
-        tile_max[e / 2] = fmaxf(tile_max[e / 2], x);
+      for (int j = 0; j < kSTiles; ++j) {
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          float x = s_acc[mb][j][e] * args.scale_log2;  // scale before the max: scale may be negative
+          if (partial_tile && n * kN + j * 8 + 2 * quad_col + (e & 1) >= span.length) x = -INFINITY;
+          s_acc[mb][j][e] = x;
+          tile_max[e / 2] = fmaxf(tile_max[e / 2], x);
+        }
       }
-    }
-    float alpha[2];
+      float alpha[2];
 #pragma unroll
-    for (int r = 0; r < 2; ++r) {
-      tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 1));
-      tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 2));
-      const float new_max = fmaxf(row_max[r], tile_max[r]);
-      // Every tile holds key n*kN < length, so new_max is finite; exp2(-inf) = 0 on the first tile.
-      alpha[r] = exp2f(row_max[r] - new_max);
-      row_max[r] = new_max;
-      row_sum[r] *= alpha[r];
-    }
-#pragma unroll
-    for (int j = 0; j < kSTiles; ++j) {
-#pragma unroll
-      for (int e = 0; e < 4; ++e) {
-        const float p = exp2f(s_acc[j][e] - row_max[e / 2]);
-        s_acc[j][e] = p;
-        row_sum[e / 2] += p;
+      for (int r = 0; r < 2; ++r) {
+        tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 1));
+        tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 2));
+        const float new_max = fmaxf(row_max[mb][r], tile_max[r]);
+        // Every tile holds key n*kN < length, so new_max is finite; exp2(-inf) = 0 on the first tile.
+        alpha[r] = fast_exp2(row_max[mb][r] - new_max);
+        row_max[mb][r] = new_max;
+        row_sum[mb][r] *= alpha[r];
       }
-    }
 #pragma unroll
-    for (int i = 0; i < kOTiles; ++i) {
-      o_acc[i][0] *= alpha[0]; o_acc[i][1] *= alpha[0];
-      o_acc[i][2] *= alpha[1]; o_acc[i][3] *= alpha[1];
+      for (int j = 0; j < kSTiles; ++j) {
+#pragma unroll
+        for (int e = 0; e < 4; ++e) {
+          const float p = fast_exp2(s_acc[mb][j][e] - row_max[mb][e / 2]);
+          s_acc[mb][j][e] = p;
+          row_sum[mb][e / 2] += p;
+        }
+      }
+#pragma unroll
+      for (int i = 0; i < kOTiles; ++i) {
+        o_acc[mb][i][0] *= alpha[0]; o_acc[mb][i][1] *= alpha[0];
+        o_acc[mb][i][2] *= alpha[1]; o_acc[mb][i][3] *= alpha[1];
+      }
     }
 
     // ---- O += P·V: the C layout of two adjacent S tiles is exactly the A layout of one k16 step ----
     const T* sV_stage = sV + stage * kN * kS;
 #pragma unroll
     for (int kk = 0; kk < kN / 16; ++kk) {
-      uint32_t a[4];
-      a[0] = ElementTraits<T>::pack(s_acc[2 * kk][0], s_acc[2 * kk][1]);
-      a[1] = ElementTraits<T>::pack(s_acc[2 * kk][2], s_acc[2 * kk][3]);
-      a[2] = ElementTraits<T>::pack(s_acc[2 * kk + 1][0], s_acc[2 * kk + 1][1]);
-      a[3] = ElementTraits<T>::pack(s_acc[2 * kk + 1][2], s_acc[2 * kk + 1][3]);
+      uint32_t a[kMB][4];
+#pragma unroll
+      for (int mb = 0; mb < kMB; ++mb) {
+        a[mb][0] = ElementTraits<T>::pack(s_acc[mb][2 * kk][0], s_acc[mb][2 * kk][1]);
+        a[mb][1] = ElementTraits<T>::pack(s_acc[mb][2 * kk][2], s_acc[mb][2 * kk][3]);
+        a[mb][2] = ElementTraits<T>::pack(s_acc[mb][2 * kk + 1][0], s_acc[mb][2 * kk + 1][1]);
+        a[mb][3] = ElementTraits<T>::pack(s_acc[mb][2 * kk + 1][2], s_acc[mb][2 * kk + 1][3]);
+      }
 #pragma unroll
       for (int dp = 0; dp < kHeadDim / 16; ++dp) {
         uint32_t b[4];
         ldmatrix_x4_trans(b, sV_stage + (kk * 16 + lane % 16) * kS + dp * 16 + (lane / 16) * 8);
-        mma_m16n8k16<T>(o_acc[2 * dp], a, b[0], b[1]);
-        mma_m16n8k16<T>(o_acc[2 * dp + 1], a, b[2], b[3]);
+#pragma unroll
+        for (int mb = 0; mb < kMB; ++mb) {
+          mma_m16n8k16<T>(o_acc[mb][2 * dp], a[mb], b[0], b[1]);
+          mma_m16n8k16<T>(o_acc[mb][2 * dp + 1], a[mb], b[2], b[3]);
+        }
       }
     }
     __syncthreads();  // this stage is overwritten by the prefetch issued in the next iteration
   }
 
-  // ---- epilogue: normalise, stage the warp's 16 rows in its own slice of sQ, store 16-byte chunks ----
-  float inv_sum[2];
+  // ---- epilogue: normalise, stage the warp's rows in its own slice of sQ, store 16-byte chunks ----
+  T* sO_warp = sQ + warp * Tile::kWarpRows * kS;  // only this warp ever read these rows of sQ
 #pragma unroll
-  for (int r = 0; r < 2; ++r) {
-    float s = row_sum[r];
-    s += __shfl_xor_sync(0xffffffffu, s, 1);
-    s += __shfl_xor_sync(0xffffffffu, s, 2);
-    inv_sum[r] = s > 0.f ? 1.f / s : 0.f;
-  }
-  T* sO_warp = sQ + warp * 16 * kS;  // only this warp ever read these rows of sQ
+  for (int mb = 0; mb < kMB; ++mb) {
+    float inv_sum[2];
 #pragma unroll
-  for (int i = 0; i < kOTiles; ++i) {
-    const int col = i * 8 + 2 * quad_col;
-    *reinterpret_cast<uint32_t*>(sO_warp + quad_row * kS + col) =
-        ElementTraits<T>::pack(o_acc[i][0] * inv_sum[0], o_acc[i][1] * inv_sum[0]);
-    *reinterpret_cast<uint32_t*>(sO_warp + (quad_row + 8) * kS + col) =
-        ElementTraits<T>::pack(o_acc[i][2] * inv_sum[1], o_acc[i][3] * inv_sum[1]);
+    for (int r = 0; r < 2; ++r) {
+      float s = row_sum[mb][r];
+      s += __shfl_xor_sync(0xffffffffu, s, 1);
+      s += __shfl_xor_sync(0xffffffffu, s, 2);
+      inv_sum[r] = s > 0.f ? 1.f / s : 0.f;
+    }
+#pragma unroll
+    for (int i = 0; i < kOTiles; ++i) {
+      const int col = i * 8 + 2 * quad_col;
+      *reinterpret_cast<uint32_t*>(sO_warp + (mb * 16 + quad_row) * kS + col) =
+          ElementTraits<T>::pack(o_acc[mb][i][0] * inv_sum[0], o_acc[mb][i][1] * inv_sum[0]);
+      *reinterpret_cast<uint32_t*>(sO_warp + (mb * 16 + quad_row + 8) * kS + col) =
+          ElementTraits<T>::pack(o_acc[mb][i][2] * inv_sum[1], o_acc[mb][i][3] * inv_sum[1]);
+    }
   }
   __syncwarp();
-  for (int i = lane; i < 16 * Tile::kChunksPerRow; i += 32) {
+  for (int i = lane; i < Tile::kWarpRows * Tile::kChunksPerRow; i += 32) {
     const int r = i / Tile::kChunksPerRow;
     const int c = (i % Tile::kChunksPerRow) * 8;
-    const int row = warp * 16 + r;  // row within the CTA tile
+    const int row = warp * Tile::kWarpRows + r;  // row within the CTA tile
     if (row >= rows_here) continue;  // beyond the sequence (packed) or beyond S (padded)
     uint4 value = make_uint4(0, 0, 0, 0);  // padded rows past the length are zeros
     if (row < q_rows_valid) value = *reinterpret_cast<const uint4*>(sO_warp + r * kS + c);

@@ -77,6 +77,17 @@ __device__ __forceinline__ void mma_m16n8k16<__nv_bfloat16>(float (&c)[4], const
 #endif
 }
 
+// ---- 2^x on the special-function unit ----------------------------------------------------------------
+// One MUFU.EX2 instruction. exp2f() without --use_fast_math wraps the same instruction in extra scaling for
+// denormal results, which costs ALU slots in the softmax, the kernel's non-MMA hot spot. The softmax only
+// needs 2^x for x <= 0 (after the max is subtracted), where flushing results below 2^-126 to zero is exact
+// enough (relative error of ex2.approx ~2^-22); -inf gives +0 as required for masked keys.
+__device__ __forceinline__ float fast_exp2(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;\n" : "=f"(y) : "f"(x));
+  return y;
+}
+
 // ---- shared-memory -> register matrix loads ---------------------------------------------------------
 // Four 8x8 16-bit matrices; lane l supplies the address of row (l%8) of matrix (l/8).
 __device__ __forceinline__ void ldmatrix_x4(uint32_t (&r)[4], const void* smem_row) {

@@ -43,21 +43,32 @@ __device__ __forceinline__ SequenceSpan packed_span(int32_t b, const int32_t* cu
 // Packed query tiles without a host-computed schedule: sequence b's tiles are numbered from
 //   tile_begin(b) = b + floor(cu[b] / block_m),
 // which gives every sequence at least ceil(len_b / block_m) tiles and needs only B + floor(T / block_m)
-// tiles in all. Any CTA can find its sequence by a binary search over cu_seqlens, so no workspace and no
+// tiles in all. Any CTA can find its sequence by searching cu_seqlens, so no workspace and no
 // host sync are needed; tiles past a sequence's end simply exit.
 __device__ __forceinline__ int64_t packed_tile_begin(int32_t b, const int32_t* cu, int64_t total_tokens,
                                                      int block_m) {
   return b + clamp64(cu[b], 0, total_tokens) / block_m;
 }
 
-// Largest b in [0, batch) with packed_tile_begin(b) <= tile. With valid cu_seqlens tile_begin is strictly
-// increasing; with invalid ones the search still ends in range and the span clamps keep accesses legal.
-__device__ __forceinline__ int32_t packed_tile_owner(int64_t tile, const int32_t* cu, int32_t batch,
-                                                     int64_t total_tokens, int block_m) {
-  int32_t lo = 0, hi = batch - 1;
+// Largest b in [0, batch) with packed_tile_begin(b) <= tile, found by a whole warp: each round the 32
+// lanes probe 32 evenly spaced candidates at once and a ballot keeps the interval between the last probe
+// that passed and the first that failed. With valid cu_seqlens tile_begin is strictly increasing; with
+// invalid ones the search still ends in range and the span clamps keep accesses legal. That is
+// ceil(log32(B)) dependent global loads instead of log2(B), which matters because every CTA of the tensor-
+// core kernel pays this latency before its first load. Must be called by all 32 lanes of the warp.
+__device__ __forceinline__ int32_t packed_tile_owner_warp(int64_t tile, const int32_t* cu, int32_t batch,
+                                                          int64_t total_tokens, int block_m) {
+  const int lane = threadIdx.x % 32;
+  int32_t lo = 0, hi = batch - 1;  // invariant: packed_tile_begin(lo) <= tile (it is 0 for lo = 0)
   while (lo < hi) {
-    const int32_t mid = lo + (hi - lo + 1) / 2;
-    if (packed_tile_begin(mid, cu, total_tokens, block_m) <= tile) lo = mid; else hi = mid - 1;
+    const int32_t step = (hi - lo + 31) / 32;
+    const int64_t probe = static_cast<int64_t>(lo) + static_cast<int64_t>(lane + 1) * step;
+    const bool pass = probe <= hi && packed_tile_begin(static_cast<int32_t>(probe), cu, total_tokens, block_m) <= tile;
+    // Leading passes only: with malformed (non-monotonic) cu_seqlens the ballot need not be a prefix.
+    const int passes = __ffs(~__ballot_sync(0xffffffffu, pass)) - 1;  // -1: all 32 passed
+    const int32_t new_lo = lo + (passes < 0 ? 32 : passes) * step;
+    hi = min(hi, static_cast<int32_t>(new_lo + step - 1));
+    lo = new_lo;
   }
   return lo;
 }

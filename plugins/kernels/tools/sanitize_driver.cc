@@ -108,6 +108,10 @@ int main() {
       cases.push_back({dt, Layout::kPadded, d, 4, 2, {1, 70, 0, 130}, 130, 4 * 130, true});
       cases.push_back({dt, Layout::kPacked, d, 4, 2, {0, 1, 71, 71, 201}, 0, 201, true});
     }
+    // 40 sequences: the warp-parallel tile search of the packed layout needs two rounds.
+    std::vector<int32_t> cu40{0};
+    for (int b = 0; b < 40; ++b) cu40.push_back(cu40.back() + (b * 37) % 150);
+    cases.push_back({dt, Layout::kPacked, 64, 2, 1, cu40, 0, cu40.back(), true});
     // Malformed: non-monotonic, beyond T, negative; and seq_lens outside [0, S].
     cases.push_back({dt, Layout::kPacked, 64, 4, 1, {0, 150, 40, 500, -7}, 0, 201, false});
     cases.push_back({dt, Layout::kPacked, 128, 2, 2, {5, 9999, 3}, 0, 64, false});

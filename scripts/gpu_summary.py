@@ -1,0 +1,71 @@
+#!/usr/bin/env python3
+"""Markdown summary of a scripts/gpu_check.sh run: test pass counts, max errors per dtype/head size,
+sanitizer error counts, microbenchmark table.   python3 scripts/gpu_summary.py OUT_DIR"""
+from __future__ import annotations
+
+import json
+import re
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+
+def main(out: Path) -> None:
+    print("# GPU check summary\n")
+    env = out / "env.txt"
+    if env.is_file():
+        print("```\n" + env.read_text().strip() + "\n```\n")
+    log = out / "pytest.log"
+    if log.is_file():
+        tail = [l for l in log.read_text().splitlines() if re.search(r"passed|failed|error|skipped", l)]
+        print("## pytest -m gpu\n\n`" + (tail[-1].strip("= ") if tail else "no summary line") + "`\n")
+    res = out / "gpu_results.json"
+    if res.is_file():
+        rows = json.loads(res.read_text())
+        kernel = [r for r in rows if r.get("test") == "kernel"]
+        print(f"Kernel grid: {sum(r['passed'] for r in kernel)}/{len(kernel)} cases within tolerance.\n")
+        worst = defaultdict(lambda: [0.0, 0])
+        for r in kernel:
+            key = (r["backend"] if r["backend"] != "auto" else f"auto->{r['used']}", r["dtype"].replace("torch.", ""),
+                   r["head_size"])
+            worst[key][0] = max(worst[key][0], r["max_abs"])
+            worst[key][1] += 1
+        print("| backend | dtype | head size | cases | max abs error |\n|---|---|---|---|---|")
+        for (b, dt, d), (err, n) in sorted(worst.items()):
+            print(f"| {b} | {dt} | {d} | {n} | {err:.2e} |")
+        # Records of the other GPU tests (ORT CUDA op, TensorRT plugin): grouped by the path they exercised.
+        groups = defaultdict(list)
+        for r in rows:
+            if r.get("test") != "kernel":
+                groups[r.get("test") or r.get("path") or "other"].append(r)
+        if groups:
+            print("\n| other test path | cases | max abs error |\n|---|---|---|")
+            for name, rs in sorted(groups.items()):
+                errs = [r.get("max_abs", r.get("max_abs_err")) for r in rs]
+                errs = [e for e in errs if e is not None]
+                print(f"| {name} | {len(rs)} | {max(errs):.2e} |" if errs else f"| {name} | {len(rs)} | n/a |")
+        print()
+    san = out / "sanitizer.log"
+    if san.is_file():
+        print("## compute-sanitizer (reduced grid: encexport_sanitize_driver)\n\n| tool | result |\n|---|---|")
+        tool = None
+        for line in san.read_text().splitlines():
+            m = re.match(r"=== (\w+) ===", line)
+            if m:
+                tool = m.group(1)
+            elif tool and re.search(r"(ERROR|RACECHECK) SUMMARY", line):
+                print(f"| {tool} | {line.split('SUMMARY:')[-1].strip()} |")
+        print()
+    bench = out / "bench.json"
+    if bench.is_file():
+        data = json.loads(bench.read_text())
+        cols = ["encexport_flash", "encexport_flash_packed", "torch_flash", "torch_cudnn", "torch_efficient"]
+        print(f"## Microbenchmark ({data['device']}, torch {data['torch']}, fp16, median of 50, ms / TFLOP/s)\n")
+        print("| shape | " + " | ".join(cols) + " |\n|---" * 1 + "|---" * len(cols) + "|")
+        for r in data["rows"]:
+            cells = [f"{r[c]:.4f} / {r['flops'] / r[c] / 1e9:.0f}" if r.get(c) else "n/a" for c in cols]
+            print(f"| {r['shape']} | " + " | ".join(cells) + " |")
+
+
+if __name__ == "__main__":
+    main(Path(sys.argv[1]))

@@ -1,0 +1,43 @@
+"""GPU test fixtures: a CUDA device (else skip), the kernel test API, and the per-case error log that
+scripts/gpu_check.sh collects ($ENCEXPORT_GPU_RESULTS, default build/gpu_results.json)."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+_RECORDS: list[dict] = []
+
+
+def pytest_sessionfinish(session, exitstatus):
+    if not _RECORDS:
+        return
+    path = Path(os.environ.get("ENCEXPORT_GPU_RESULTS", Path(__file__).resolve().parents[2] / "build" / "gpu_results.json"))
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(_RECORDS, indent=1))
+
+
+@pytest.fixture(scope="session")
+def record():
+    """record(dict): append one case's configuration and errors to the results file."""
+    return _RECORDS.append
+
+
+@pytest.fixture(scope="session")
+def cuda():
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    return torch.device("cuda")
+
+
+@pytest.fixture(scope="session")
+def testapi(cuda):
+    from encexport import _testapi
+
+    if not _testapi.available():
+        pytest.skip(f"{_testapi.library_path()} not built (scripts/build_plugins.sh with CUDA)")
+    return _testapi

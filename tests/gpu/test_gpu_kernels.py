@@ -1,0 +1,164 @@
+"""CUDA kernels (through libencexport_testapi.so) against PyTorch SDPA in fp32 math mode.
+
+A seeded randomized grid: batch 1-64, lengths 1..4096 (odd, ragged, tile-boundary and zero lengths), every
+flash head size, GQA ratios 1/2/4/8, fp16/bf16 (+fp32 and odd head sizes for the reference kernel),
+padded and packed layouts, default / custom / negative scales. Inputs are unit-scale normal.
+
+Tolerances (elementwise |out - ref| <= atol + rtol*|ref|, ref = fp32 math on the same rounded inputs):
+  fp16: atol 1e-2, rtol 1e-2   (P is rounded to fp16 before P·V; output rounding is 5e-4 relative)
+  bf16: atol 4e-2, rtol 2e-2   (bf16 keeps 8 mantissa bits: 4e-3 relative per rounding)
+  fp32 (reference kernel): atol 1e-4, rtol 1e-4
+Padded query rows (i >= len) must be exact zeros.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import zlib
+
+import pytest
+
+torch = pytest.importorskip("torch")
+
+from attention_oracle import cu_seqlens, pack, sdpa_padded, unpack  # noqa: E402
+
+pytestmark = pytest.mark.gpu
+
+FLASH_HEAD_SIZES = [16, 32, 48, 64, 80, 96, 128, 160, 192, 224, 256]
+REFERENCE_ONLY_HEAD_SIZES = [1, 8, 24, 40, 72, 100, 200, 255]
+TOLERANCE = {torch.float16: (1e-2, 1e-2), torch.bfloat16: (4e-2, 2e-2), torch.float32: (1e-4, 1e-4)}
+SEQ_CHOICES = [1, 2, 7, 16, 63, 64, 65, 100, 127, 128, 129, 200, 257, 384, 512, 777, 1024, 2048, 4096]
+BATCH_CHOICES = [1, 2, 3, 5, 8, 16, 32, 64]
+# Cap on B*H*S*S so the fp32 math oracle (which materialises the score matrix) stays under ~1 GB.
+ORACLE_SCORE_BUDGET = 1 << 28
+
+
+def _make_case(rng: random.Random, head_size: int, dtype, layout: str, backend: str, long: bool = False) -> dict:
+    g = rng.choice([1, 2, 4, 8])
+    kv = rng.choice([1, 2]) if g >= 4 else rng.choice([1, 2, 3])
+    heads = kv * g
+    s = rng.choice(SEQ_CHOICES[-4:] if long else SEQ_CHOICES)
+    batches = [b for b in BATCH_CHOICES if b * heads * s * s <= ORACLE_SCORE_BUDGET] or [1]
+    b = rng.choice(batches)
+    # Ragged lengths; the first sequence always fills S, padded batches sometimes hold an empty sequence.
+    lens = [s] + [rng.randint(0 if layout == "padded" else 1, s) for _ in range(b - 1)]
+    rng.shuffle(lens)
+    scale = rng.choice([None, None, 0.3, -0.125])
+    return dict(head_size=head_size, dtype=dtype, layout=layout, backend=backend, heads=heads, kv_heads=kv, seq=s,
+                lens=lens, scale=(1 / math.sqrt(head_size)) if scale is None else scale)
+
+
+def _grid() -> list[dict]:
+    rng = random.Random(20261125)
+    cases = []
+    for d in FLASH_HEAD_SIZES:
+        for dtype in (torch.float16, torch.bfloat16):
+            for layout in ("padded", "packed"):
+                cases.append(_make_case(rng, d, dtype, layout, "flash"))
+    for d in (32, 64, 128, 256):  # long sequences (2048/4096) for the common head sizes
+        for layout in ("padded", "packed"):
+            cases.append(_make_case(rng, d, rng.choice([torch.float16, torch.bfloat16]), layout, "flash", long=True))
+    for d in [32, 64, 80, 96, 128, 256] + REFERENCE_ONLY_HEAD_SIZES:
+        for dtype in (torch.float32, torch.float16, torch.bfloat16):
+            cases.append(_make_case(rng, d, dtype, rng.choice(["padded", "packed"]), "reference"))
+    for d, dtype in ((64, torch.float16), (100, torch.float16), (64, torch.float32), (128, torch.bfloat16)):
+        cases.append(_make_case(rng, d, dtype, rng.choice(["padded", "packed"]), "auto"))
+    return cases
+
+
+GRID = _grid()
+
+
+def _case_id(c: dict) -> str:
+    dt = str(c["dtype"]).replace("torch.", "")
+    return (f"{c['backend']}-{dt}-d{c['head_size']}-{c['layout']}-B{len(c['lens'])}-S{c['seq']}"
+            f"-H{c['heads']}kv{c['kv_heads']}")
+
+
+def _run_case(c: dict, testapi, device):
+    gen = torch.Generator(device="cpu").manual_seed(zlib.crc32(_case_id(c).encode()))
+    b, s, h, kv, d = len(c["lens"]), c["seq"], c["heads"], c["kv_heads"], c["head_size"]
+    q = torch.randn(b, s, h * d, generator=gen).to(device=device, dtype=c["dtype"])
+    k = torch.randn(b, s, kv * d, generator=gen).to(device=device, dtype=c["dtype"])
+    v = torch.randn(b, s, kv * d, generator=gen).to(device=device, dtype=c["dtype"])
+    ref = sdpa_padded(q, k, v, c["lens"], h, kv, d, c["scale"])
+    kw = dict(num_heads=h, num_kv_heads=kv, head_size=d, scale=c["scale"], backend=c["backend"])
+    if c["layout"] == "padded":
+        lens_dev = torch.tensor(c["lens"], dtype=torch.int32, device=device)
+        out = torch.full_like(q, float("nan"))  # stale values must not survive in padded rows
+        out, used = testapi.attention(q, k, v, lens_dev, layout="padded", out=out, **kw)
+    else:
+        packed, used = testapi.attention(pack(q, c["lens"]), pack(k, c["lens"]), pack(v, c["lens"]),
+                                         cu_seqlens(c["lens"], device), layout="packed", **kw)
+        out = unpack(packed, c["lens"], s)
+    torch.cuda.synchronize()
+    return out, ref, used
+
+
+@pytest.mark.parametrize("case", GRID, ids=[_case_id(c) for c in GRID])
+def test_kernel_matches_sdpa(case, testapi, cuda, record):
+    out, ref, used = _run_case(case, testapi, cuda)
+    atol, rtol = TOLERANCE[case["dtype"]]
+    config = {k: (str(v) if k == "dtype" else v) for k, v in case.items() if k != "lens"}
+    config.update(batch=len(case["lens"]), lens_min=min(case["lens"]), lens_max=max(case["lens"]), used=used)
+    valid = torch.arange(case["seq"], device=cuda)[None, :] < torch.tensor(case["lens"], device=cuda)[:, None]
+    diff = (out.float() - ref).abs()
+    max_abs = float(diff[valid].max()) if bool(valid.any()) else 0.0
+    max_rel = max_abs / max(float(ref.abs().max()), 1e-6)
+    padded_rows_zero = bool((out[~valid] == 0).all()) if bool((~valid).any()) else True
+    within = bool((diff <= atol + rtol * ref.abs()).all())
+    passed = within and padded_rows_zero and not bool(torch.isnan(out[valid]).any())
+    record(dict(test="kernel", id=_case_id(case), **config, max_abs=max_abs, max_rel=max_rel, passed=passed))
+    if case["backend"] != "auto":
+        assert used == case["backend"], f"{config}: dispatcher ran {used}"
+    assert padded_rows_zero, f"{config}: padded query rows are not exact zeros"
+    assert within, f"{config}: max abs error {max_abs:.3g} (rel {max_rel:.3g}) > atol {atol} + rtol {rtol}"
+
+
+@pytest.mark.parametrize("dtype,head_size,expect", [
+    (torch.float16, 64, "flash"), (torch.bfloat16, 256, "flash"), (torch.float16, 100, "reference"),
+    (torch.float32, 64, "reference")])
+def test_auto_picks_flash_when_supported(dtype, head_size, expect, testapi, cuda):
+    q = torch.randn(2, 8, 2 * head_size, device=cuda, dtype=dtype)
+    _, used = testapi.attention(q, q.clone(), q.clone(), None, num_heads=2, num_kv_heads=2, head_size=head_size,
+                                scale=0.1, backend="auto")
+    assert used == expect, f"auto with {dtype} d={head_size} ran {used}, expected {expect}"
+
+
+@pytest.mark.parametrize("dtype,head_size,needle", [(torch.float32, 64, "float16"), (torch.float16, 100, "64")])
+def test_explicit_flash_unsupported_names_what_is(dtype, head_size, needle, testapi, cuda):
+    q = torch.randn(1, 4, head_size, device=cuda, dtype=dtype)
+    with pytest.raises(RuntimeError) as e:
+        testapi.attention(q, q, q, None, num_heads=1, num_kv_heads=1, head_size=head_size, scale=1.0, backend="flash")
+    assert "flash" in str(e.value) and needle in str(e.value), str(e.value)
+
+
+@pytest.mark.parametrize("backend", ["flash", "reference"])
+def test_empty_inputs_launch_nothing(backend, testapi, cuda):
+    q = torch.empty(0, 64, device=cuda, dtype=torch.float16)
+    cu = torch.zeros(4, dtype=torch.int32, device=cuda)
+    out, _ = testapi.attention(q, q, q, cu, num_heads=1, num_kv_heads=1, head_size=64, scale=1.0, layout="packed",
+                               backend=backend)
+    torch.cuda.synchronize()
+    assert out.shape == (0, 64)
+
+
+def test_unaligned_rows_fall_back_to_reference(testapi, cuda):
+    base = torch.randn(1 + 3 * 64, device=cuda, dtype=torch.float16)
+    q = base[1:].view(1, 3, 64)  # 2-byte offset: no 16-byte cp.async
+    _, used = testapi.attention(q, q, q, None, num_heads=1, num_kv_heads=1, head_size=64, scale=1.0, backend="auto")
+    assert used == "reference"
+
+
+@pytest.mark.parametrize("backend", ["flash", "reference"])
+def test_malformed_cu_seqlens_never_fault(backend, testapi, cuda):
+    # Host validation would reject these; the kernels must still stay inside the tensors.
+    t = 201
+    q = torch.randn(t, 2 * 64, device=cuda, dtype=torch.float16)
+    kv = torch.randn(t, 64, device=cuda, dtype=torch.float16)
+    for cu in ([0, 150, 40, 500, -7], [5, 9999, 3], [0, -1, 2**31 - 1]):
+        cu_t = torch.tensor(cu, dtype=torch.int32, device=cuda)
+        testapi.attention(q, kv, kv, cu_t, num_heads=2, num_kv_heads=1, head_size=64, scale=0.125, layout="packed",
+                          backend=backend)
+        torch.cuda.synchronize()  # a fault would raise here
