@@ -79,7 +79,15 @@ class PatchedSelfAttention(nn.Module):
     def _project(self, hidden_states):
         if self.rule.qkv:
             return getattr(self, self.rule.qkv)(hidden_states).chunk(3, dim=-1)
-        return tuple(getattr(self, n)(hidden_states) for n in (self.rule.q, self.rule.k, self.rule.v))
+        q, k, v = (getattr(self, n) for n in (self.rule.q, self.rule.k, self.rule.v))
+        if all(p.bias is not None for p in (q, k, v)):
+            # One GEMM instead of three: the exported graph gets a single MatMul over the concatenated
+            # (constant-folded) weights and a Split, as fused attention ops do. The Parameters stay the originals.
+            weight = torch.cat([q.weight, k.weight, v.weight])
+            bias = torch.cat([q.bias, k.bias, v.bias])
+            sizes = [q.out_features, k.out_features, v.out_features]
+            return torch.nn.functional.linear(hidden_states, weight, bias).split(sizes, dim=-1)
+        return q(hidden_states), k(hidden_states), v(hidden_states)
 
     def _rotate(self, q, k, cos, sin):
         # [..., H*D] viewed as [..., H, D]: cos/sin [B, S, D] broadcast over heads at dim 2, no transpose.

@@ -26,8 +26,8 @@ def markdown(summary: list[dict], rows: list[dict], env: dict) -> str:
     return "\n".join(lines) + "\n"
 
 
-def write_json(path: Path, summary, rows, env) -> None:
-    path.write_text(json.dumps({"env": env, "summary": summary, "rows": rows}, indent=1) + "\n")
+def write_json(path: Path, summary, rows, env, e2e=()) -> None:
+    path.write_text(json.dumps({"env": env, "summary": summary, "rows": rows, "e2e": list(e2e)}, indent=1) + "\n")
 
 
 def plot(summary: list[dict], path: Path) -> bool:

@@ -16,6 +16,9 @@ def register(sub) -> None:
     p.add_argument("--dtypes", default="float16,bfloat16")
     p.add_argument("--shapes", default="", help="comma-separated subset of shape names (default: all)")
     p.add_argument("--no-ort", action="store_true", help="skip the ONNX Runtime peers and our ORT op")
+    p.add_argument("--e2e", action="store_true",
+                   help="also time whole encoders (MiniLM, BERT-base) vs the ORT-transformers-optimizer export")
+    p.add_argument("--e2e-only", action="store_true", help="only the end-to-end part")
     p.add_argument("--force", action="store_true")
     p.set_defaults(func=run)
 
@@ -52,12 +55,20 @@ def run(args) -> int:
             raise ValueError(f"unknown shapes {sorted(unknown)}; known: {', '.join(s.name for s in shapes)}")
         shapes = [s for s in shapes if s.name in wanted]
     dtypes = [getattr(torch, d.strip()) for d in args.dtypes.split(",")]
-    rows = run_benchmark(shapes, dtypes, iters=args.iters, with_ort=not args.no_ort,
-                         log=lambda m: print(m, file=sys.stderr, flush=True))
+    log = lambda m: print(m, file=sys.stderr, flush=True)  # noqa: E731
+    rows = [] if args.e2e_only else run_benchmark(shapes, dtypes, iters=args.iters, with_ort=not args.no_ort, log=log)
+    e2e_rows = []
+    if args.e2e or args.e2e_only:
+        from ..bench.e2e import markdown as e2e_markdown, run_e2e
+
+        e2e_rows = run_e2e(iters=args.iters, log=log)
     summary, env, dict_rows = summarize(rows), _env(), rows_as_dicts(rows)
-    report.write_json(Path(out) / "bench.json", summary, dict_rows, env)
-    (Path(out) / "performance.md").write_text(report.markdown(summary, dict_rows, env))
-    plotted = report.plot(summary, Path(out) / "ratio.png")
+    report.write_json(Path(out) / "bench.json", summary, dict_rows, env, e2e_rows)
+    text = report.markdown(summary, dict_rows, env)
+    if e2e_rows:
+        text += "\n" + e2e_markdown(e2e_rows)
+    (Path(out) / "performance.md").write_text(text)
+    plotted = bool(summary) and report.plot(summary, Path(out) / "ratio.png")
     for s in summary:
         print(f"{s['shape']:24s} {s['dtype']:9s} ours {s['ours_us']:8.1f} us  best peer {s['best_peer']:30s} "
               f"{s['peer_us']:8.1f} us  ratio {s['ratio']:.2f}x")

@@ -1,4 +1,9 @@
-"""`encexport check MODEL.onnx`: run an exported model in ONNX Runtime and compare with PyTorch."""
+"""`encexport check MODEL.onnx`: compare an exported model with the unmodified PyTorch model.
+
+Two parts: the sentence-level report (cosine of the embeddings on real sentences), then Polygraphy
+comparisons of every runner this machine has (ONNX Runtime CPU/CUDA with the encexport library, TensorRT
+with the plugin) against PyTorch, per output, with per-output tolerances.
+"""
 
 from __future__ import annotations
 
@@ -12,7 +17,9 @@ def register(sub) -> None:
     p.add_argument("onnx", help="the exported model.onnx")
     p.add_argument("--model", default="all-MiniLM-L6-v2", help="recipe the model was exported from")
     p.add_argument("--providers", default="CPUExecutionProvider", help="comma-separated ONNX Runtime providers")
+    p.add_argument("--engine", type=Path, help="a TensorRT engine built from the model (needs tensorrt)")
     p.add_argument("--min-cosine", type=float, default=0.9999)
+    p.add_argument("--no-polygraphy", action="store_true", help="only the sentence-level report")
     p.set_defaults(func=run)
 
 
@@ -22,9 +29,21 @@ def run(args) -> int:
     path = Path(args.onnx)
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found; export one with `encexport export --model ... --out DIR`")
-    rep = check(get_recipe(args.model), path, providers=args.providers.split(","))
+    recipe = get_recipe(args.model)
+    providers = args.providers.split(",")
+    rep = check(recipe, path, providers=providers)
     for line in rep.lines():
         print(line)
     ok = rep.min_cosine >= args.min_cosine
     print(f"{'PASS' if ok else 'FAIL'}: min cosine {rep.min_cosine:.6f} (threshold {args.min_cosine})")
+    if not args.no_polygraphy:
+        from ..check import compare
+        from ..check.run import check as polygraphy_check
+
+        rows, verdict, names = polygraphy_check(path, recipe, providers=providers, engine=args.engine)
+        print(f"\nPolygraphy: {', '.join(names)}")
+        print(compare.table(rows))
+        good = verdict and all(r.passed for r in rows)
+        print(f"{'PASS' if good else 'FAIL'}: Polygraphy comparison against PyTorch")
+        ok = ok and good
     return 0 if ok else 1

@@ -1,0 +1,1 @@
+"""Accuracy checks with Polygraphy: PyTorch reference vs ONNX Runtime (CPU, CUDA) vs TensorRT, per output."""

@@ -1,0 +1,34 @@
+"""Pick the runners this machine can run and compare them against the PyTorch reference."""
+
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+from . import compare, data, runners
+
+
+def available_runners(model_path: Path, recipe, *, providers: list[str] | None, engine: Path | None):
+    """[(runner, why)...]: PyTorch first (the reference), then ORT CPU, ORT CUDA, TensorRT when present."""
+    import onnxruntime
+
+    from ..export import OUTPUT_NAMES, SentenceEncoder
+
+    model, tokenizer, pooling = recipe.load()
+    chosen = [runners.TorchRunner(SentenceEncoder(model.eval(), pooling), recipe.input_names, OUTPUT_NAMES)]
+    # The providers asked for, plus CPU and CUDA whenever this onnxruntime has them.
+    wanted = list(dict.fromkeys(list(providers or []) + ["CPUExecutionProvider", "CUDAExecutionProvider"]))
+    for provider in wanted:
+        if provider in onnxruntime.get_available_providers():
+            short = provider.removesuffix("ExecutionProvider").lower()
+            chosen.append(runners.onnxrt_runner(model_path, [provider], f"onnxrt-{short}"))
+    if engine is not None or importlib.util.find_spec("tensorrt") is not None:
+        chosen.append(runners.trt_runner(model_path, engine))
+    return chosen, tokenizer
+
+
+def check(model_path: Path, recipe, *, providers=None, engine=None):
+    chosen, tokenizer = available_runners(model_path, recipe, providers=providers, engine=engine)
+    feeds = data.token_feeds(tokenizer, recipe.sample_texts, recipe.input_names)
+    rows, verdict = compare.compare(chosen, feeds)
+    return rows, verdict, [r.name for r in chosen]

@@ -1,0 +1,44 @@
+"""Shape annotations for the encexport nodes of an exported model.
+
+ONNX shape inference knows nothing about a custom-domain op, so every tensor downstream of the first
+attention node loses its type and shape. Graph tools that pattern-match on shapes (ONNX Runtime's
+transformers optimizer: SkipLayerNormalization, BiasGelu fusions) then skip the whole encoder. The node's
+output has exactly the query's type and shape (docs/onnx-contract.md), so we state that and let standard
+inference carry it through the rest of the graph.
+"""
+
+from __future__ import annotations
+
+import copy
+
+import onnx
+from onnx import shape_inference
+
+from . import contract
+
+
+def _value_infos(model: onnx.ModelProto) -> dict[str, onnx.ValueInfoProto]:
+    g = model.graph
+    return {vi.name: vi for vi in list(g.input) + list(g.value_info) + list(g.output)}
+
+
+def annotate_attention_shapes(model: onnx.ModelProto, max_rounds: int = 256) -> onnx.ModelProto:
+    """Return a copy of `model` whose encexport node outputs (and everything after them) carry types/shapes."""
+    model = copy.deepcopy(model)
+    nodes = [n for n in model.graph.node if n.domain == contract.DOMAIN and n.op_type == contract.OP_TYPE]
+    for _ in range(max_rounds):  # one round per layer at worst: each round unblocks the next node
+        model = shape_inference.infer_shapes(model)
+        known = _value_infos(model)
+        added = False
+        for node in nodes:
+            out, query = node.output[0], node.input[0]
+            if out in known or query not in known:
+                continue
+            vi = onnx.ValueInfoProto()
+            vi.CopyFrom(known[query])
+            vi.name = out
+            model.graph.value_info.append(vi)
+            added = True
+        if not added:
+            return model
+    return model

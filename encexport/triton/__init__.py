@@ -1,0 +1,9 @@
+"""Triton Inference Server model repositories for an exported encoder (docs/deployment.md).
+
+Flavours: `onnxruntime` (ORT backend + the custom-op library), `tensorrt` (tensorrt_plan + the plugin
+library), `python` (Python backend running ONNX Runtime, with a tokenizer model and a text-in ensemble).
+"""
+
+from .repository import FLAVOURS, RepositoryOptions, write_repository
+
+__all__ = ["FLAVOURS", "RepositoryOptions", "write_repository"]

@@ -1,0 +1,141 @@
+"""`encexport triton`: all three flavours written and schema-checked; the Python-backend repository served by
+the real tritonserver (nvidia-pytriton's 2.51 binary, CPU) and queried over HTTP and gRPC against PyTorch.
+
+The onnxruntime and tensorrt flavours cannot be served here (that binary ships only the Python backend):
+they are checked as files.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from encexport.cli.main import main
+
+tritonclient_http = pytest.importorskip("tritonclient.http")
+tritonclient_grpc = pytest.importorskip("tritonclient.grpc")
+pytest.importorskip("pytriton")
+
+from encexport.triton.server import Server  # noqa: E402
+from encexport.triton.validate import validate_repository  # noqa: E402
+
+BASE = "all_minilm_l6_v2"
+TEXTS = ["Hi", "A man is eating food.",
+         "Bidirectional attention sees the whole sentence at once, left and right context together, which is "
+         "exactly what sentence embeddings need for retrieval and clustering.", "ONNX Runtime runs encoders."]
+
+
+@pytest.fixture(scope="module")
+def exported(tmp_path_factory, ort_library):
+    out = tmp_path_factory.mktemp("export")
+    assert main(["export", "--model", "all-MiniLM-L6-v2", "--out", str(out), "--no-check"]) == 0
+    return out / "model.onnx"
+
+
+@pytest.fixture(scope="module")
+def repo(exported, tmp_path_factory):
+    repo = tmp_path_factory.mktemp("repo")
+    assert main(["triton", "--model", "all-MiniLM-L6-v2", "--repo", str(repo), "--onnx", str(exported),
+                 "--flavour", "all", "--kind", "cpu", "--max-batch", "8"]) == 0
+    return repo
+
+
+@pytest.fixture(scope="module")
+def reference():
+    """PyTorch (unmodified model) per-text embeddings and the tokenizer, fp32."""
+    from models import get_recipe
+
+    from encexport.export import SentenceEncoder, tokenize
+
+    recipe = get_recipe("all-MiniLM-L6-v2")
+    model, tokenizer, pooling = recipe.load()
+    encoder = SentenceEncoder(model.eval(), pooling)
+    batch = tokenize(tokenizer, TEXTS, recipe.input_names)
+    with torch.no_grad():
+        _, embeddings = encoder(**batch)
+    return embeddings.numpy(), {k: v.numpy() for k, v in batch.items()}
+
+
+@pytest.fixture(scope="module")
+def server(repo, tmp_path_factory):
+    models = (f"{BASE}_py", f"{BASE}_tokenizer", f"{BASE}_embed")
+    srv = Server(repo, tmp_path_factory.mktemp("triton"), models=models)
+    try:
+        srv.start(timeout=90)
+    except Exception as exc:
+        pytest.fail(f"tritonserver did not start: {exc}")
+    yield srv
+    srv.stop()
+    print(srv.logs()[-4000:])  # shown by pytest when a test of this module failed
+
+
+def _cosine(a, b):
+    return (a * b).sum(-1) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1))
+
+
+def test_every_config_parses_with_tritons_schema(repo):
+    configs = validate_repository(repo)
+    assert set(configs) == {f"{BASE}_ort", f"{BASE}_trt", f"{BASE}_py", f"{BASE}_tokenizer", f"{BASE}_embed",
+                            f"{BASE}_embed_ort", f"{BASE}_embed_trt"}
+    ort = configs[f"{BASE}_ort"]
+    assert ort.backend == "onnxruntime" and ort.max_batch_size == 8
+    library = ort.model_operations.op_library_filename[0]
+    assert library.startswith("/") and (repo / f"{BASE}_ort" / "libencexport_ort.so").samefile(library)
+    assert [tuple(i.dims) for i in ort.input] == [(-1,)] * 3
+    assert {o.name: tuple(o.dims) for o in ort.output} == {"last_hidden_state": (-1, 384),
+                                                           "sentence_embedding": (384,)}
+    assert ort.dynamic_batching is not None and ort.instance_group[0].kind == ort.instance_group[0].KIND_CPU
+    trt = configs[f"{BASE}_trt"]
+    assert trt.platform == "tensorrt_plan" and trt.instance_group[0].kind == trt.instance_group[0].KIND_GPU
+    assert (repo / f"{BASE}_trt" / "libencexport_trt.so").is_file()
+    assert configs[f"{BASE}_embed"].ensemble_scheduling.step[1].model_name == f"{BASE}_py"
+    assert "--backend-config=tensorrt,plugins=" in (repo / "SERVE.md").read_text()
+
+
+def test_existing_model_folder_needs_force(repo, exported, capsys):
+    args = ["triton", "--model", "all-MiniLM-L6-v2", "--repo", str(repo), "--onnx", str(exported),
+            "--flavour", "onnxruntime"]
+    assert main(args) == 1 and "--force" in capsys.readouterr().err
+
+
+def test_token_inputs_over_http_match_pytorch(server, reference):
+    ref, batch = reference
+    with tritonclient_http.InferenceServerClient(f"127.0.0.1:{server.http_port}") as client:
+        inputs = []
+        for name, value in batch.items():
+            tensor = tritonclient_http.InferInput(name, list(value.shape), "INT64")
+            tensor.set_data_from_numpy(value.astype(np.int64))
+            inputs.append(tensor)
+        result = client.infer(f"{BASE}_py", inputs)
+    served = result.as_numpy("sentence_embedding")
+    assert served.shape == ref.shape and result.as_numpy("last_hidden_state").shape[:2] == batch["input_ids"].shape
+    assert _cosine(served, ref).min() >= 0.9999
+
+
+def test_text_over_grpc_matches_pytorch(server, reference):
+    ref, _ = reference
+    text = np.array([[t.encode()] for t in TEXTS], dtype=object)
+    with tritonclient_grpc.InferenceServerClient(f"127.0.0.1:{server.grpc_port}") as client:
+        tensor = tritonclient_grpc.InferInput("TEXT", list(text.shape), "BYTES")
+        tensor.set_data_from_numpy(text)
+        served = client.infer(f"{BASE}_embed", [tensor]).as_numpy("sentence_embedding")
+    assert served.shape == ref.shape
+    assert _cosine(served, ref).min() >= 0.9999
+
+
+def test_bad_request_is_a_triton_error_and_the_server_stays_up(server, reference):
+    from tritonclient.utils import InferenceServerException
+
+    with tritonclient_http.InferenceServerClient(f"127.0.0.1:{server.http_port}") as client:
+        bad = []
+        for name in ("input_ids", "attention_mask", "token_type_ids"):
+            tensor = tritonclient_http.InferInput(name, [1, 4], "INT64")
+            tensor.set_data_from_numpy(np.full((1, 4), 10**9 if name == "input_ids" else 1, dtype=np.int64))
+            bad.append(tensor)  # token ids far outside the vocabulary
+        with pytest.raises(InferenceServerException):
+            client.infer(f"{BASE}_py", bad)
+        assert client.is_server_live() and client.is_model_ready(f"{BASE}_py")
+        text = tritonclient_http.InferInput("TEXT", [1, 1], "BYTES")
+        text.set_data_from_numpy(np.array([["still serving".encode()]], dtype=object))
+        assert client.infer(f"{BASE}_embed", [text]).as_numpy("sentence_embedding").shape == (1, 384)
