@@ -30,10 +30,23 @@ def session_options(**settings):
     return so
 
 
+def preload_cuda_libraries() -> None:
+    """onnxruntime-gpu finds CUDA/cuDNN through the nvidia-* wheels torch brings, once they are preloaded."""
+    import onnxruntime as ort
+
+    if hasattr(ort, "preload_dlls"):
+        try:
+            ort.preload_dlls()
+        except Exception:  # noqa: BLE001 - best effort: session creation reports what is really missing
+            pass
+
+
 def session(model, providers=None, **settings):
     """An InferenceSession over `model` (path or bytes) with the encexport op available."""
     import onnxruntime as ort
 
     providers = providers or ["CPUExecutionProvider"]
+    if any("CUDA" in (p if isinstance(p, str) else p[0]) for p in providers):
+        preload_cuda_libraries()
     model = str(model) if isinstance(model, Path) else model
     return ort.InferenceSession(model, sess_options=session_options(**settings), providers=providers)

@@ -4,9 +4,13 @@
 #
 #   scripts/gpu_check.sh            # from the repo root on a machine with an NVIDIA GPU (sm_80+)
 #
-# Needs the pinned headers in build/third_party (scripts/fetch_headers.sh). Writes build.log, pytest.log,
-# gpu_results.json, sanitizer.log, bench.json, env.txt and summary.md into $OUT (default build/gpu_check).
-# The ONNX Runtime CUDA tests run when onnxruntime-gpu is importable (or staged in /tmp/devsite/ort).
+# Needs the pinned headers in build/third_party (scripts/fetch_headers.sh) and, for the real-MiniLM test,
+# .gpu_models from scripts/prepare_gpu_models.py (carry both to the GPU machine). Writes build.log, pytest.log,
+# gpu_results.json, sanitizer.log, bench.json, env.txt, summary.md and perf/ (the full benchmark:
+# performance.md, bench.json, ratio.png) into $OUT (default build/gpu_check); on the device machine, where
+# $OUT comes back as at most 8 files, they travel as gpu_check.tgz with summary.md and performance.md beside it.
+# The ONNX Runtime CUDA tests and benchmark rows run when onnxruntime-gpu is importable (or staged in
+# /tmp/devsite/ort). ENCEXPORT_FULL_BENCH=0 skips the full benchmark.
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -54,6 +58,18 @@ grep -E "^=== |ERROR SUMMARY|RACECHECK SUMMARY|sanitize_driver:" "$out/sanitizer
 step "microbenchmark"
 python3 scripts/gpu_bench.py --json "$out/bench.json" >&2 || status=1
 
+if [ "${ENCEXPORT_FULL_BENCH:-1}" = 1 ]; then
+  step "full benchmark: attention vs torch/ORT peers, end to end vs the ORT-optimized export"
+  python3 -m encexport bench --out "$out/perf" --force --e2e > "$out/perf.log" 2>&1 || status=1
+  tail -n 40 "$out/perf.log" >&2
+fi
+
 python3 scripts/gpu_summary.py "$out" > "$out/summary.md" || status=1
 cat "$out/summary.md" >&2
+# The device returns at most 8 files: everything goes back in one archive, the two reports beside it.
+if [ -n "${OUT:-}" ]; then
+  tar czf "$root/build/gpu_check.tgz" -C "$out" . && find "$out" -mindepth 1 -delete && mv "$root/build/gpu_check.tgz" "$out/"
+  tar xzf "$out/gpu_check.tgz" -C "$out" ./summary.md
+  tar xzf "$out/gpu_check.tgz" -C "$out" ./perf/performance.md 2>/dev/null || true
+fi
 exit $status

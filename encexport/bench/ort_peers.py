@@ -18,6 +18,9 @@ DTYPE_NAME = {torch.float16: "float16", torch.bfloat16: "bfloat16", torch.float3
 def _session(model: bytes, with_library: bool):
     import onnxruntime as ort
 
+    from ..ort import preload_cuda_libraries
+
+    preload_cuda_libraries()
     so = ort.SessionOptions()
     so.log_severity_level = 3
     if with_library:

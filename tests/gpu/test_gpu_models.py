@@ -20,14 +20,11 @@ COSINE_MIN = 0.999
 @pytest.fixture(scope="module")
 def cuda_session(cuda):
     ort = pytest.importorskip("onnxruntime")
-    if hasattr(ort, "preload_dlls"):
-        try:
-            ort.preload_dlls()
-        except Exception:  # noqa: BLE001 - the provider check below decides
-            pass
+    from encexport import ort as eort
+
+    eort.preload_cuda_libraries()
     if "CUDAExecutionProvider" not in ort.get_available_providers():
         pytest.skip(f"onnxruntime {ort.__version__} has no CUDAExecutionProvider")
-    from encexport import ort as eort
 
     def make(path):
         return eort.session(path, providers=["CUDAExecutionProvider", "CPUExecutionProvider"])
