@@ -60,7 +60,11 @@ def _unknown(what: str) -> ValueError:
 
 def _from_folder(path: Path) -> Recipe:
     """A local Hugging Face checkpoint: the family recipe of its model_type, loading that folder offline."""
-    model_type = json.loads((path / "config.json").read_text()).get("model_type", "")
+    config = path / "config.json"
+    try:
+        model_type = json.loads(config.read_text()).get("model_type", "")
+    except (json.JSONDecodeError, AttributeError) as exc:
+        raise ValueError(f"{config} is not a valid Hugging Face config (JSON object with model_type): {exc}") from exc
     family = next((r for r in _registry().values() if model_type in r.model_types and r.load_checkpoint), None)
     if family is None:
         raise _unknown(f"model_type {model_type!r} (from {path / 'config.json'})")

@@ -23,12 +23,25 @@ def register(sub) -> None:
     p.set_defaults(func=run)
 
 
+def _require_onnx(path: Path) -> None:
+    """Refuse a file that is not an ONNX model before any runtime gets to parse it."""
+    import onnx
+    from google.protobuf.message import DecodeError
+
+    try:
+        onnx.load(str(path), load_external_data=False)
+    except (DecodeError, ValueError, OSError) as exc:
+        raise ValueError(f"{path} is not a readable ONNX model ({type(exc).__name__}: {exc}); "
+                         "re-export it with `encexport export`") from exc
+
+
 def run(args) -> int:
     from models import get_recipe
 
     path = Path(args.onnx)
     if not path.is_file():
         raise FileNotFoundError(f"{path} not found; export one with `encexport export --model ... --out DIR`")
+    _require_onnx(path)
     recipe = get_recipe(args.model)
     providers = args.providers.split(",")
     rep = check(recipe, path, providers=providers)

@@ -71,16 +71,12 @@ def test_usage_errors_exit_2(args):
     assert proc.returncode == 2 and "usage:" in proc.stderr and "Traceback" not in proc.stderr, proc.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="known: `check` lets onnxruntime's InvalidProtobuf escape as a traceback "
-                                       "(encexport/cli/check_cmd.py; see docs/reliability.md)")
 def test_check_corrupt_model_file(tmp_path):
     bad = tmp_path / "model.onnx"
     bad.write_bytes(b"this is not a protobuf")
     assert_refused(cli("check", bad), "encexport: error:", str(bad))
 
 
-@pytest.mark.xfail(strict=True, reason="known: a malformed config.json is reported as a bare JSON error without "
-                                       "the file's path (models/recipe.py; see docs/reliability.md)")
 def test_corrupt_checkpoint_config_names_the_file(tmp_path):
     (tmp_path / "config.json").write_text("{not json")
     proc = cli("export", "--model", tmp_path, "--out", tmp_path / "out", "--no-check")
