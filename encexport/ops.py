@@ -59,18 +59,22 @@ def _split_heads(x: torch.Tensor, heads: int, head_size: int) -> torch.Tensor:
     return x.unflatten(-1, (heads, head_size)).transpose(1, 2)
 
 
+def _per_sequence(padded_fn, q, k, v, cu_seqlens, **kw) -> torch.Tensor:
+    """Packed [T, W] tensors: run `padded_fn` on each sequence as a batch of one (no padding anywhere)."""
+    cu = cu_seqlens.tolist()
+    out = torch.zeros_like(q)
+    for s, e in zip(cu[:-1], cu[1:]):
+        if e > s:
+            out[s:e] = padded_fn(q[None, s:e], k[None, s:e], v[None, s:e], None, **kw)[0]
+    return out
+
+
 def reference_attention(q, k, v, lengths, *, num_heads: int, num_kv_heads: int, head_size: int, scale: float,
                         layout: str = "padded") -> torch.Tensor:
     """Explicit math in fp32: the semantics of the node, written for reading, not speed."""
     if layout == "packed":
-        cu = lengths.tolist()
-        out = torch.zeros_like(q)
-        for b in range(len(cu) - 1):
-            s, e = cu[b], cu[b + 1]
-            if e > s:
-                out[s:e] = reference_attention(q[None, s:e], k[None, s:e], v[None, s:e], None, num_heads=num_heads,
-                                               num_kv_heads=num_kv_heads, head_size=head_size, scale=scale)[0]
-        return out
+        return _per_sequence(reference_attention, q, k, v, lengths, num_heads=num_heads, num_kv_heads=num_kv_heads,
+                             head_size=head_size, scale=scale)
     B, S, _ = q.shape
     qh = _split_heads(q.float(), num_heads, head_size)
     group = num_heads // num_kv_heads
@@ -92,14 +96,8 @@ def sdpa_attention(q, k, v, lengths, *, num_heads: int, num_kv_heads: int, head_
                    layout: str = "padded") -> torch.Tensor:
     """The same semantics through torch SDPA (fused kernels where torch has them)."""
     if layout == "packed":
-        cu = lengths.tolist()
-        out = torch.zeros_like(q)
-        for b in range(len(cu) - 1):
-            s, e = cu[b], cu[b + 1]
-            if e > s:
-                out[s:e] = sdpa_attention(q[None, s:e], k[None, s:e], v[None, s:e], None, num_heads=num_heads,
-                                          num_kv_heads=num_kv_heads, head_size=head_size, scale=scale)[0]
-        return out
+        return _per_sequence(sdpa_attention, q, k, v, lengths, num_heads=num_heads, num_kv_heads=num_kv_heads,
+                             head_size=head_size, scale=scale)
     B, S, _ = q.shape
     qh = _split_heads(q, num_heads, head_size)
     kh = _split_heads(k, num_kv_heads, head_size)

@@ -6,16 +6,14 @@
 #include <sstream>
 
 #include "encexport/params.h"
+#include "encexport/status_format.h"
 
 namespace encexport {
 namespace {
 
 template <typename... Args>
 Status fail(Args&&... parts) {
-  std::ostringstream os;
-  os << "EncoderOnlyAttention: ";
-  (os << ... << parts);
-  return Status::Error(os.str());
+  return format_error("EncoderOnlyAttention", std::forward<Args>(parts)...);
 }
 
 }  // namespace

@@ -6,9 +6,7 @@
 namespace encexport::ort {
 namespace {
 
-struct CudaKernel {
-  CudaKernel(const OrtApi& api, NodeAttributes attrs, DType dtype) : api_(api), attrs_(attrs), dtype_(dtype) {}
-
+struct Cuda {
   // A node that insists on 'flash' fails at session creation when no tensor-core kernel exists for its
   // dtype and head size on this GPU. The dispatcher is asked through the same resolve function it uses
   // at run time, with placeholder (aligned, non-null) pointers and dense strides.
@@ -29,23 +27,13 @@ struct CudaKernel {
                          " export with backend 'auto' to fall back to 'reference'");
   }
 
-  OrtStatusPtr ComputeV2(OrtKernelContext* context) {
-    return guarded(api_, [&]() -> OrtStatusPtr {
-      Ort::KernelContext ctx(context);
-      AttentionParams p;
-      if (Status s = bind_call(ctx, attrs_, dtype_, &p); !s) return to_ort_status(api_, s);
-      return to_ort_status(api_, run_attention_cuda(p, ctx.GetGPUComputeStream()));
-    });
+  static Status run(const AttentionParams& p, Ort::KernelContext& ctx) {
+    return run_attention_cuda(p, ctx.GetGPUComputeStream());
   }
-
- private:
-  const OrtApi& api_;
-  NodeAttributes attrs_;
-  DType dtype_;
 };
 
 }  // namespace
 
-void append_cuda_ops(OpList& ops) { append_ops_for<CudaKernel>("CUDAExecutionProvider", ops); }
+void append_cuda_ops(OpList& ops) { append_ops_for<Cuda>("CUDAExecutionProvider", ops); }
 
 }  // namespace encexport::ort

@@ -37,6 +37,29 @@ OrtStatusPtr guarded(const OrtApi& api, F&& body) {
   }
 }
 
+// One ORT kernel per execution provider: bind the call (shared), then Device::run it. Device supplies
+// check_supported(attrs, dtype) (refuse a node at session creation) and run(params, ctx).
+template <typename Device>
+struct AttentionKernel {
+  AttentionKernel(const OrtApi& api, NodeAttributes attrs, DType dtype) : api_(api), attrs_(attrs), dtype_(dtype) {}
+
+  static Status check_supported(const NodeAttributes& a, DType dtype) { return Device::check_supported(a, dtype); }
+
+  OrtStatusPtr ComputeV2(OrtKernelContext* context) {
+    return guarded(api_, [&]() -> OrtStatusPtr {
+      Ort::KernelContext ctx(context);
+      AttentionParams p;
+      if (Status s = bind_call(ctx, attrs_, dtype_, &p); !s) return to_ort_status(api_, s);
+      return to_ort_status(api_, Device::run(p, ctx));
+    });
+  }
+
+ private:
+  const OrtApi& api_;
+  NodeAttributes attrs_;
+  DType dtype_;
+};
+
 template <typename Kernel>
 struct AttentionOp : Ort::CustomOpBase<AttentionOp<Kernel>, Kernel, /*WithStatus=*/true> {
   AttentionOp(const char* ep, ONNXTensorElementDataType type) : ep_(ep), type_(type) {}
@@ -73,9 +96,9 @@ struct AttentionOp : Ort::CustomOpBase<AttentionOp<Kernel>, Kernel, /*WithStatus
 inline constexpr ONNXTensorElementDataType kElementTypes[] = {
     ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT, ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16, ONNX_TENSOR_ELEMENT_DATA_TYPE_BFLOAT16};
 
-template <typename Kernel>
+template <typename Device>
 void append_ops_for(const char* ep, OpList& ops) {
-  for (auto t : kElementTypes) ops.emplace_back(std::make_unique<AttentionOp<Kernel>>(ep, t));
+  for (auto t : kElementTypes) ops.emplace_back(std::make_unique<AttentionOp<AttentionKernel<Device>>>(ep, t));
 }
 
 }  // namespace encexport::ort

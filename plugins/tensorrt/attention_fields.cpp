@@ -5,6 +5,7 @@
 #include <functional>
 #include <set>
 #include <sstream>
+#include "encexport/status_format.h"
 
 namespace encexport::trt {
 namespace {
@@ -19,10 +20,7 @@ constexpr int32_t kMaxFields = 64;
 
 template <typename... Args>
 Status fail(Args&&... parts) {
-  std::ostringstream os;
-  os << kPluginName << ": ";
-  (os << ... << parts);
-  return Status::Error(os.str());
+  return format_error(kPluginName, std::forward<Args>(parts)...);
 }
 
 const char* type_name(PluginFieldType t) {

@@ -1,16 +1,14 @@
 #include "shape_checks.h"
 
 #include <sstream>
+#include "encexport/status_format.h"
 
 namespace encexport::trt {
 namespace {
 
 template <typename... Args>
 Status fail(Args&&... parts) {
-  std::ostringstream os;
-  os << kPluginName << ": ";
-  (os << ... << parts);
-  return Status::Error(os.str());
+  return format_error(kPluginName, std::forward<Args>(parts)...);
 }
 
 std::string to_text(const nvinfer1::Dims& d) {
