@@ -18,6 +18,7 @@
 
 #include "encexport/params.h"
 #include "launchers.h"
+#include "token_tensors.h"
 #include "mma_primitives.cuh"
 #include "sequence_span.cuh"
 
@@ -48,16 +49,7 @@ struct FlashTiling {
   static constexpr int kChunksPerRow = kHeadDim / 8;  // 16-byte chunks
 };
 
-struct FlashArgs {
-  const void* q;
-  const void* k;
-  const void* v;
-  void* out;
-  const int32_t* seq_lens;
-  const int32_t* cu_seqlens;  // non-null selects the packed layout
-  int64_t total_tokens;
-  int64_t q_stride, k_stride, v_stride, o_stride;  // elements between token rows
-  int32_t batch, seq_len, num_heads, group;        // group = num_heads / num_kv_heads
+struct FlashArgs : TokenTensors {
   int32_t tiles_per_sequence;                      // padded layout: ceil(S / kBlockM)
   float scale_log2;                                // scale * log2(e): softmax runs on exp2
 };
@@ -323,12 +315,7 @@ template <typename T, int kHeadDim>
 cudaError_t launch_flash(const AttentionParams& p, cudaStream_t stream) {
   using Tile = FlashTiling<kHeadDim>;
   FlashArgs a;
-  a.q = p.q; a.k = p.k; a.v = p.v; a.out = p.out;
-  a.seq_lens = p.layout == Layout::kPadded ? p.seq_lens : nullptr;
-  a.cu_seqlens = p.layout == Layout::kPacked ? p.cu_seqlens : nullptr;
-  a.total_tokens = p.total_tokens;
-  a.q_stride = p.q_row_stride; a.k_stride = p.k_row_stride; a.v_stride = p.v_row_stride; a.o_stride = p.o_row_stride;
-  a.batch = p.batch; a.seq_len = p.seq_len; a.num_heads = p.num_heads; a.group = p.num_heads / p.num_kv_heads;
+  static_cast<TokenTensors&>(a) = token_tensors(p);
   a.tiles_per_sequence = (p.seq_len + Tile::kBlockM - 1) / Tile::kBlockM;
   a.scale_log2 = p.scale * 1.4426950408889634f;
 

@@ -13,6 +13,7 @@
 #include "launchers.h"
 #include "mma_primitives.cuh"
 #include "sequence_span.cuh"
+#include "token_tensors.h"
 
 namespace encexport::kernels {
 namespace {
@@ -20,16 +21,8 @@ namespace {
 constexpr int kWarpsPerBlock = 4;
 constexpr int kMaxPerLane = kMaxHeadSize / 32;
 
-struct ReferenceArgs {
-  const void* q;
-  const void* k;
-  const void* v;
-  void* out;
-  const int32_t* seq_lens;
-  const int32_t* cu_seqlens;  // non-null selects the packed layout
-  int64_t total_tokens;       // rows of q/out
-  int64_t q_stride, k_stride, v_stride, o_stride;
-  int32_t batch, seq_len, num_heads, group, head_size;
+struct ReferenceArgs : TokenTensors {
+  int32_t head_size;
   float scale;
 };
 
@@ -115,13 +108,9 @@ cudaError_t launch_typed(const ReferenceArgs& a, cudaStream_t stream) {
 
 cudaError_t launch_reference(const AttentionParams& p, cudaStream_t stream) {
   ReferenceArgs a;
-  a.q = p.q; a.k = p.k; a.v = p.v; a.out = p.out;
-  a.seq_lens = p.layout == Layout::kPadded ? p.seq_lens : nullptr;
-  a.cu_seqlens = p.layout == Layout::kPacked ? p.cu_seqlens : nullptr;
-  a.total_tokens = p.total_tokens;
-  a.q_stride = p.q_row_stride; a.k_stride = p.k_row_stride; a.v_stride = p.v_row_stride; a.o_stride = p.o_row_stride;
-  a.batch = p.batch; a.seq_len = p.seq_len; a.num_heads = p.num_heads;
-  a.group = p.num_heads / p.num_kv_heads; a.head_size = p.head_size; a.scale = p.scale;
+  static_cast<TokenTensors&>(a) = token_tensors(p);
+  a.head_size = p.head_size;
+  a.scale = p.scale;
   if (p.batch <= 0 || (p.layout == Layout::kPadded && p.seq_len <= 0)) return cudaSuccess;
   switch (p.dtype) {
     case DType::kFloat32: return launch_typed<float>(a, stream);

@@ -1,0 +1,34 @@
+// The token tensors both kernel families read, as kernel parameters (trivially copyable, passed by value).
+// Filled once from AttentionParams; each family adds its own fields by deriving from it.
+#pragma once
+
+#include <cstdint>
+
+#include "encexport/params.h"
+
+namespace encexport::kernels {
+
+struct TokenTensors {
+  const void* q;
+  const void* k;
+  const void* v;
+  void* out;
+  const int32_t* seq_lens;
+  const int32_t* cu_seqlens;  // non-null selects the packed layout
+  int64_t total_tokens;       // rows of q/out
+  int64_t q_stride, k_stride, v_stride, o_stride;  // elements between token rows
+  int32_t batch, seq_len, num_heads, group;        // group = num_heads / num_kv_heads
+};
+
+inline TokenTensors token_tensors(const AttentionParams& p) {
+  TokenTensors t;
+  t.q = p.q; t.k = p.k; t.v = p.v; t.out = p.out;
+  t.seq_lens = p.layout == Layout::kPadded ? p.seq_lens : nullptr;
+  t.cu_seqlens = p.layout == Layout::kPacked ? p.cu_seqlens : nullptr;
+  t.total_tokens = p.total_tokens;
+  t.q_stride = p.q_row_stride; t.k_stride = p.k_row_stride; t.v_stride = p.v_row_stride; t.o_stride = p.o_row_stride;
+  t.batch = p.batch; t.seq_len = p.seq_len; t.num_heads = p.num_heads; t.group = p.num_heads / p.num_kv_heads;
+  return t;
+}
+
+}  // namespace encexport::kernels
