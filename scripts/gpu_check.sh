@@ -46,6 +46,14 @@ ENCEXPORT_GPU_RESULTS="$out/gpu_results.json" python3 -m pytest -m gpu tests/gpu
   > "$out/pytest.log" 2>&1 || status=1
 tail -n 15 "$out/pytest.log" >&2
 
+step "every model recipe exported (legacy) and checked through ORT CUDA against PyTorch"
+: > "$out/models.log"
+for model in bert roberta xlm-roberta distilbert vit modernbert; do
+  python3 -m encexport export --model "$model" --exporter legacy --out "$root/build/gpu_models/$model" --force \
+    --providers CUDAExecutionProvider,CPUExecutionProvider >> "$out/models.log" 2>&1 || status=1
+done
+grep -E "^(wrote|PASS|FAIL|providers)" "$out/models.log" >&2
+
 step "compute-sanitizer"
 driver=build/plugins/encexport_sanitize_driver
 : > "$out/sanitizer.log"

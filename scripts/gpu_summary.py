@@ -45,6 +45,20 @@ def main(out: Path) -> None:
                 errs = [e for e in errs if e is not None]
                 print(f"| {name} | {len(rs)} | {max(errs):.2e} |" if errs else f"| {name} | {len(rs)} | n/a |")
         print()
+    models = out / "models.log"
+    if models.is_file():
+        # `encexport export` prints "wrote DIR/model.onnx", the check lines, then PASS/FAIL per model.
+        print("## Model recipes through ORT CUDA (`encexport export --exporter legacy`, fp32)\n")
+        print("| model | providers | result |\n|---|---|---|")
+        model, providers = None, ""
+        for line in models.read_text().splitlines():
+            if line.startswith("wrote "):
+                model = Path(line.split()[1]).parent.name
+            elif line.startswith("providers"):
+                providers = line.split(None, 1)[1]
+            elif line.startswith(("PASS", "FAIL")) and model:
+                print(f"| {model} | {providers} | {line} |")
+        print()
     san = out / "sanitizer.log"
     if san.is_file():
         print("## compute-sanitizer (reduced grid: encexport_sanitize_driver)\n\n| tool | result |\n|---|---|")
