@@ -18,7 +18,7 @@ import torch
 
 from ..export import PackedSentenceEncoder, SentenceEncoder
 from ..optimize import optimize_for_ort
-from .ort_peers import _bound_runner, _session
+from .ort_peers import _session
 from .shapes import ragged_lengths
 from .timing import Timer
 

@@ -27,12 +27,13 @@ def site_packages() -> list[str]:
 
 
 def _copy_template(name: str, dest: Path, paths: list[str]) -> None:
-    source = (TEMPLATES / name).read_text()
-    source, count = re.subn(r"^SITE_PACKAGES = \[\]  # @generated$", f"SITE_PACKAGES = {paths!r}", source,
-                            flags=re.M)
-    assert count == 1, name
-    dest.write_text(source)
+    shutil.copy2(TEMPLATES / name, dest)
     shutil.copy2(TEMPLATES / "tensor_io.py", dest.parent / "tensor_io.py")
+    bootstrap = (TEMPLATES / "site_paths.py").read_text()
+    bootstrap, count = re.subn(r"^SITE_PACKAGES = \[\]  # @generated$", f"SITE_PACKAGES = {paths!r}", bootstrap,
+                               flags=re.M)
+    assert count == 1, "site_paths.py template"
+    (dest.parent / "site_paths.py").write_text(bootstrap)
 
 
 def write_encoder(model_dir: Path, onnx_path: Path, library: Path, *, max_batch: int, instances: int, kind: str,

@@ -41,3 +41,19 @@ def testapi(cuda):
     if not _testapi.available():
         pytest.skip(f"{_testapi.library_path()} not built (scripts/build_plugins.sh with CUDA)")
     return _testapi
+
+
+@pytest.fixture(scope="session")
+def ort_cuda(cuda):
+    """(onnxruntime, encexport.ort) with the CUDA EP available and the library built, else skip with the reason."""
+    ort = pytest.importorskip("onnxruntime")
+    from encexport import ort as eort
+
+    eort.preload_cuda_libraries()  # CUDA/cuDNN from the nvidia-* wheels torch already brings
+    if "CUDAExecutionProvider" not in ort.get_available_providers():
+        pytest.skip(f"onnxruntime {ort.__version__} has no CUDAExecutionProvider (install/stage onnxruntime-gpu)")
+    try:
+        eort.library_path()
+    except FileNotFoundError as e:
+        pytest.skip(str(e))
+    return ort, eort

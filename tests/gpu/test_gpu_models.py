@@ -18,13 +18,8 @@ COSINE_MIN = 0.999
 
 
 @pytest.fixture(scope="module")
-def cuda_session(cuda):
-    ort = pytest.importorskip("onnxruntime")
-    from encexport import ort as eort
-
-    eort.preload_cuda_libraries()
-    if "CUDAExecutionProvider" not in ort.get_available_providers():
-        pytest.skip(f"onnxruntime {ort.__version__} has no CUDAExecutionProvider")
+def cuda_session(ort_cuda):
+    _, eort = ort_cuda
 
     def make(path):
         return eort.session(path, providers=["CUDAExecutionProvider", "CPUExecutionProvider"])

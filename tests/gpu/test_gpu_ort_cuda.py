@@ -20,25 +20,6 @@ from attention_oracle import cu_seqlens, pack, sdpa_padded, unpack  # noqa: E402
 pytestmark = pytest.mark.gpu
 
 
-@pytest.fixture(scope="module")
-def ort_cuda(cuda):
-    ort = pytest.importorskip("onnxruntime")
-    if hasattr(ort, "preload_dlls"):
-        try:
-            ort.preload_dlls()  # CUDA/cuDNN from the nvidia-* wheels torch already brings
-        except Exception:  # noqa: BLE001 - best effort; the provider check below decides
-            pass
-    if "CUDAExecutionProvider" not in ort.get_available_providers():
-        pytest.skip(f"onnxruntime {ort.__version__} has no CUDAExecutionProvider (install/stage onnxruntime-gpu)")
-    from encexport import ort as eort
-
-    try:
-        eort.library_path()
-    except FileNotFoundError as e:
-        pytest.skip(str(e))
-    return ort, eort
-
-
 def _model(elem, layout, heads, kv_heads, head_size, scale, backend, with_lengths=True):
     from onnx import TensorProto, helper
 

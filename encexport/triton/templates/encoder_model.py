@@ -5,20 +5,14 @@ config's parameters name them. Each request runs as it comes (the dynamic batche
 padded lengths agree).
 """
 
-import sys
 from pathlib import Path
 
-# The stub embeds libpython and ignores PYTHONPATH, so the generating environment's packages are put on
-# sys.path here (written at generation time; regenerate the repository after moving the environment).
-SITE_PACKAGES = []  # @generated
-for _path in reversed(SITE_PACKAGES):
-    if _path not in sys.path:
-        sys.path.insert(0, _path)
+import site_paths  # noqa: F401 - first: puts the environment's packages on sys.path
 
 import json  # noqa: E402
 
 import triton_python_backend_utils as pb_utils  # noqa: E402
-from tensor_io import to_numpy, to_tensor  # noqa: E402
+from tensor_io import parameters, to_numpy, to_tensor  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 
@@ -28,7 +22,7 @@ class TritonPythonModel:
         import onnxruntime as ort
 
         config = json.loads(args["model_config"])
-        params = {k: v["string_value"] for k, v in config.get("parameters", {}).items()}
+        params = parameters(config)
         options = ort.SessionOptions()
         options.register_custom_ops_library(str(HERE / params["op_library"]))
         options.intra_op_num_threads = int(params.get("intra_op_threads", "0"))

@@ -14,6 +14,11 @@ import triton_python_backend_utils as pb_utils
 NUMPY2 = int(np.__version__.split(".")[0]) >= 2
 
 
+def parameters(model_config: dict) -> dict[str, str]:
+    """The `parameters { key: ... value: { string_value: ... } }` of a model's config.pbtxt."""
+    return {k: v["string_value"] for k, v in model_config.get("parameters", {}).items()}
+
+
 def to_numpy(tensor) -> np.ndarray:
     """A numeric input tensor as a numpy array (a view on Triton's buffer: valid during execute())."""
     return np.from_dlpack(tensor)

@@ -4,20 +4,15 @@ Written by `encexport triton`. Uses the `tokenizers` library on the saved tokeni
 tokenizer transformers uses), padding each request to its longest text, truncating at max_length.
 """
 
-import sys
 from pathlib import Path
 
-# The stub ignores PYTHONPATH (see encoder_model.py).
-SITE_PACKAGES = []  # @generated
-for _path in reversed(SITE_PACKAGES):
-    if _path not in sys.path:
-        sys.path.insert(0, _path)
+import site_paths  # noqa: F401 - first: puts the environment's packages on sys.path
 
 import json  # noqa: E402
 
 import numpy as np  # noqa: E402
 import triton_python_backend_utils as pb_utils  # noqa: E402
-from tensor_io import strings, to_tensor  # noqa: E402
+from tensor_io import parameters, strings, to_tensor  # noqa: E402
 
 HERE = Path(__file__).resolve().parent
 
@@ -27,7 +22,7 @@ class TritonPythonModel:
         from tokenizers import Tokenizer
 
         config = json.loads(args["model_config"])
-        params = {k: v["string_value"] for k, v in config.get("parameters", {}).items()}
+        params = parameters(config)
         self.tokenizer = Tokenizer.from_file(str(HERE / params["tokenizer_file"]))
         self.tokenizer.enable_padding(pad_id=int(params["pad_id"]), pad_token=params["pad_token"])
         self.tokenizer.enable_truncation(max_length=int(params["max_length"]))
