@@ -49,4 +49,14 @@ void set_dense_strides(AttentionParams& p) {
   p.k_row_stride = p.v_row_stride = static_cast<int64_t>(p.num_kv_heads) * p.head_size;
 }
 
+void apply_attributes(const NodeAttributes& a, AttentionParams* p) {
+  p->num_heads = a.num_heads;
+  p->num_kv_heads = a.num_kv_heads;
+  p->head_size = a.head_size;
+  p->scale = a.scale;
+  p->layout = a.layout;
+  p->backend = a.backend;
+  set_dense_strides(*p);
+}
+
 }  // namespace encexport

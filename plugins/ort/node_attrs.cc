@@ -173,13 +173,7 @@ Status make_params(const NodeAttributes& a, const InputShapes& in, AttentionPara
       return err("query " + shape_str(in.q) + ", key " + shape_str(in.k) + " and value " + shape_str(in.v) +
                  " must agree on every dimension but the last (encoder self-attention: one token set)");
   }
-  p->num_heads = a.num_heads;
-  p->num_kv_heads = a.num_kv_heads;
-  p->head_size = a.head_size;
-  p->scale = a.scale;
-  p->layout = a.layout;
-  p->backend = a.backend;
-  set_dense_strides(*p);
+  apply_attributes(a, p);
   if (a.layout == Layout::kPadded) {
     if (in.q[0] > INT32_MAX || in.q[1] > INT32_MAX) return err("batch or sequence length exceeds int32");
     p->batch = static_cast<int32_t>(in.q[0]);

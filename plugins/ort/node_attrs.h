@@ -11,15 +11,6 @@ namespace encexport::ort {
 
 inline constexpr const char* kPluginVersion = "1";
 
-struct NodeAttributes {
-  int32_t num_heads = 0;
-  int32_t num_kv_heads = 0;
-  int32_t head_size = 0;
-  float scale = 0.f;
-  Layout layout = Layout::kPadded;
-  Backend backend = Backend::kAuto;
-};
-
 // Reads and checks every attribute; returns an error naming the attribute and the accepted values.
 Status read_node_attributes(const OrtApi& api, const OrtKernelInfo* info, NodeAttributes* out);
 

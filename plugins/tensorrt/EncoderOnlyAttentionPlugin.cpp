@@ -100,12 +100,7 @@ Status make_params(const AttentionAttributes& a, const PluginTensorDesc* in, int
     return Status::Error(std::string(kPluginName) + ": unexpected input ranks at enqueue");
   if (!to_dtype(in[0].type, &p->dtype))
     return Status::Error(std::string(kPluginName) + ": unsupported q type at enqueue");
-  p->layout = a.layout;
-  p->backend = a.backend;
-  p->num_heads = a.num_heads;
-  p->num_kv_heads = a.num_kv_heads;
-  p->head_size = a.head_size;
-  p->scale = a.scale;
+  apply_attributes(a, p);
   p->q = inputs[0];
   p->k = inputs[1];
   p->v = inputs[2];
@@ -121,7 +116,6 @@ Status make_params(const AttentionAttributes& a, const PluginTensorDesc* in, int
     p->total_tokens = q.d[0];
     p->cu_seqlens = static_cast<const int32_t*>(inputs[3]);
   }
-  set_dense_strides(*p);
   return Status::Ok();
 }
 

@@ -190,11 +190,6 @@ const char* const kRequiredAtRuntime[] = {"num_heads", "num_kv_heads", "head_siz
 
 }  // namespace
 
-bool AttentionAttributes::operator==(const AttentionAttributes& o) const {
-  return num_heads == o.num_heads && num_kv_heads == o.num_kv_heads && head_size == o.head_size &&
-         std::memcmp(&scale, &o.scale, sizeof scale) == 0 && backend == o.backend && layout == o.layout;
-}
-
 const PluginFieldCollection* advertised_fields() {
   // data = nullptr: the creator only announces names and types; the parser fills the values.
   static const std::vector<PluginField> fields = {

@@ -26,16 +26,7 @@ inline constexpr const char* kSerializationVersionField = "serialization_version
 inline constexpr int32_t kMaxNumHeads = 1 << 16;  // same bound as the ONNX Runtime op
 inline constexpr int32_t kMaxStringField = 64;     // longer kCHAR fields are malformed, not names we know
 
-struct AttentionAttributes {
-  int32_t num_heads = 0;
-  int32_t num_kv_heads = 0;
-  int32_t head_size = 0;
-  float scale = 0.f;  // resolved: 1/sqrt(head_size) when the node omits it
-  Backend backend = Backend::kAuto;
-  Layout layout = Layout::kPadded;
-
-  bool operator==(const AttentionAttributes& o) const;
-};
+using AttentionAttributes = NodeAttributes;  // the contract's attributes, shared with the ORT op
 
 // The names getFieldNames() advertises: the ONNX node's attributes. The parser forwards only these.
 const nvinfer1::PluginFieldCollection* advertised_fields();

@@ -10,6 +10,7 @@
 #pragma once
 
 #include <cstdint>
+#include <cstring>
 #include <string>
 
 namespace encexport {
@@ -70,6 +71,25 @@ struct AttentionParams {
 
 // Fill the dense row strides from the head counts.
 void set_dense_strides(AttentionParams& p);
+
+// The node's attributes (docs/onnx-contract.md) as both adapters hold them after parsing and validation.
+struct NodeAttributes {
+  int32_t num_heads = 0;
+  int32_t num_kv_heads = 0;
+  int32_t head_size = 0;
+  float scale = 0.f;  // resolved: 1/sqrt(head_size) when the node omits it
+  Backend backend = Backend::kAuto;
+  Layout layout = Layout::kPadded;
+
+  // Bitwise on scale: a round trip through serialization must reproduce it exactly (and -0.f != 0.f).
+  bool operator==(const NodeAttributes& o) const {
+    return num_heads == o.num_heads && num_kv_heads == o.num_kv_heads && head_size == o.head_size &&
+           std::memcmp(&scale, &o.scale, sizeof scale) == 0 && backend == o.backend && layout == o.layout;
+  }
+};
+
+// Copies the attributes into p (heads, head size, scale, layout, backend) and sets dense row strides.
+void apply_attributes(const NodeAttributes& a, AttentionParams* p);
 
 struct Status {
   bool ok = true;
