@@ -5,6 +5,8 @@ from __future__ import annotations
 import importlib.util
 from pathlib import Path
 
+import numpy as np
+
 from . import compare, data, runners
 
 
@@ -12,10 +14,12 @@ def available_runners(model_path: Path, recipe, *, providers: list[str] | None, 
     """[(runner, why)...]: PyTorch first (the reference), then ORT CPU, ORT CUDA, TensorRT when present."""
     import onnxruntime
 
-    from ..export import OUTPUT_NAMES, SentenceEncoder
+    from ..export import _wrap
 
     model, tokenizer, pooling = recipe.load()
-    chosen = [runners.TorchRunner(SentenceEncoder(model.eval(), pooling), recipe.input_names, OUTPUT_NAMES)]
+    image = recipe.modality == "image"
+    chosen = [runners.TorchRunner(_wrap(recipe, model.eval(), pooling), recipe.input_names, recipe.output_names,
+                                  input_dtype=np.float32 if image else np.int64, input_rank=4 if image else 2)]
     # The providers asked for, plus CPU and CUDA whenever this onnxruntime has them.
     wanted = list(dict.fromkeys(list(providers or []) + ["CPUExecutionProvider", "CUDAExecutionProvider"]))
     for provider in wanted:
@@ -24,11 +28,16 @@ def available_runners(model_path: Path, recipe, *, providers: list[str] | None, 
             chosen.append(runners.onnxrt_runner(model_path, [provider], f"onnxrt-{short}"))
     if engine is not None or importlib.util.find_spec("tensorrt") is not None:
         chosen.append(runners.trt_runner(model_path, engine))
-    return chosen, tokenizer
+    return chosen, model, tokenizer
 
 
 def check(model_path: Path, recipe, *, providers=None, engine=None):
-    chosen, tokenizer = available_runners(model_path, recipe, providers=providers, engine=engine)
-    feeds = data.token_feeds(tokenizer, recipe.sample_texts, recipe.input_names)
+    chosen, model, tokenizer = available_runners(model_path, recipe, providers=providers, engine=engine)
+    if tokenizer is not None and recipe.modality == "text":
+        feeds = data.token_feeds(tokenizer, recipe.sample_texts, recipe.input_names)
+    else:  # recipes without a tokenizer (random-weight configs) or images: the recipe's own example inputs
+        from ..export import recipe_inputs
+
+        feeds = [{k: v.numpy() for k, v in recipe_inputs(recipe, model, None).items()}]
     rows, verdict = compare.compare(chosen, feeds)
     return rows, verdict, [r.name for r in chosen]

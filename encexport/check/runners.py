@@ -36,9 +36,10 @@ def onnxrt_runner(model_path: Path, providers: list[str], name: str):
 class TorchRunner(BaseRunner):
     """The PyTorch reference on the CPU in fp32 (Polygraphy's PytRunner always moves inputs to CUDA)."""
 
-    def __init__(self, module, input_names, output_names, name="pytorch"):
+    def __init__(self, module, input_names, output_names, name="pytorch", *, input_dtype=np.int64, input_rank=2):
         super().__init__(name=name, prefix="pytorch-runner")
         self.module, self.input_names, self.output_names = module, list(input_names), list(output_names)
+        self.input_dtype, self.input_rank = input_dtype, input_rank  # token ids [B, S]; images float [B, C, H, W]
 
     def activate_impl(self):
         self.module.eval()
@@ -46,7 +47,7 @@ class TorchRunner(BaseRunner):
     def get_input_metadata_impl(self):
         meta = TensorMetadata()
         for n in self.input_names:
-            meta.add(n, np.int64, (-1, -1))
+            meta.add(n, self.input_dtype, (-1,) * self.input_rank)
         return meta
 
     def infer_impl(self, feed_dict):
