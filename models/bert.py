@@ -6,9 +6,9 @@ as all-MiniLM-L6-v2); a local checkpoint folder loads real weights and its own p
 
 from __future__ import annotations
 
-from .loading import SAMPLE_TEXTS, SMALL, from_checkpoint, seeded_model
-from .patching import AttentionRule, patch_attention
-from .recipe import Recipe
+from .family import family_recipe
+from .loading import SMALL
+from .patching import AttentionRule
 
 RULES = (AttentionRule("BertSelfAttention"),)
 POOLING = {"mode": "mean", "normalize": True}
@@ -22,26 +22,14 @@ def config():
                       max_position_embeddings=SMALL["positions"], type_vocab_size=2)
 
 
-def load():
-    from transformers import BertModel
-
-    return seeded_model(BertModel, config()), None, dict(POOLING)
-
-
-def load_checkpoint(path):
-    return from_checkpoint(path, POOLING)
-
-
-def patch(model, **kwargs):
-    return patch_attention(model, RULES, model.config.num_attention_heads, **kwargs)
-
-
-RECIPE = Recipe(
+RECIPE = family_recipe(
     name="bert",
+    model_class="BertModel",
+    config=config,
+    rules=RULES,
+    pooling=POOLING,
     model_types=("bert",),
-    load=load,
-    load_checkpoint=load_checkpoint,
-    patch=patch,
-    sample_texts=SAMPLE_TEXTS,
     description="BERT from its config (small random weights; or a local checkpoint folder), mean pooling + L2",
 )
+# Module-level handles, e.g. modernbert.load(layer_types=...) builds a variant config.
+load, patch = RECIPE.load, RECIPE.patch

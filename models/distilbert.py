@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .loading import SAMPLE_TEXTS, SMALL, from_checkpoint, seeded_model
-from .patching import AttentionRule, patch_attention
-from .recipe import Recipe
+from .family import family_recipe
+from .loading import SMALL
+from .patching import AttentionRule
 
 RULES = (AttentionRule("DistilBertSelfAttention", q="q_lin", k="k_lin", v="v_lin", out="out_lin"),)
 POOLING = {"mode": "mean", "normalize": False}
@@ -18,27 +18,15 @@ def config():
                             max_position_embeddings=SMALL["positions"])
 
 
-def load():
-    from transformers import DistilBertModel
-
-    return seeded_model(DistilBertModel, config()), None, dict(POOLING)
-
-
-def load_checkpoint(path):
-    return from_checkpoint(path, POOLING)
-
-
-def patch(model, **kwargs):
-    return patch_attention(model, RULES, model.config.num_attention_heads, **kwargs)
-
-
-RECIPE = Recipe(
+RECIPE = family_recipe(
     name="distilbert",
+    model_class="DistilBertModel",
+    config=config,
+    rules=RULES,
+    pooling=POOLING,
     model_types=("distilbert",),
-    load=load,
-    load_checkpoint=load_checkpoint,
-    patch=patch,
     input_names=("input_ids", "attention_mask"),  # DistilBERT has no token type embeddings
-    sample_texts=SAMPLE_TEXTS,
     description="DistilBERT from its config (small random weights; or a local checkpoint folder), mean pooling",
 )
+# Module-level handles, e.g. modernbert.load(layer_types=...) builds a variant config.
+load, patch = RECIPE.load, RECIPE.patch

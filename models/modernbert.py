@@ -11,9 +11,9 @@ same function. Any narrower window is refused before anything is patched; the no
 
 from __future__ import annotations
 
-from .loading import SAMPLE_TEXTS, SMALL, from_checkpoint, seeded_model
-from .patching import AttentionRule, UnsupportedModelError, patch_attention
-from .recipe import Recipe
+from .family import family_recipe
+from .loading import SMALL
+from .patching import AttentionRule, UnsupportedModelError
 
 POOLING = {"mode": "mean", "normalize": False}
 
@@ -48,28 +48,16 @@ def config(**overrides):
     return ModernBertConfig(**kwargs)
 
 
-def load(**overrides):
-    from transformers import ModernBertModel
-
-    return seeded_model(ModernBertModel, config(**overrides)), None, dict(POOLING)
-
-
-def load_checkpoint(path):
-    return from_checkpoint(path, POOLING)
-
-
-def patch(model, **kwargs):
-    return patch_attention(model, RULES, model.config.num_attention_heads, **kwargs)
-
-
-RECIPE = Recipe(
+RECIPE = family_recipe(
     name="modernbert",
+    model_class="ModernBertModel",
+    config=config,
+    rules=RULES,
+    pooling=POOLING,
     model_types=("modernbert",),
-    load=load,
-    load_checkpoint=load_checkpoint,
-    patch=patch,
     input_names=("input_ids", "attention_mask"),
-    sample_texts=SAMPLE_TEXTS,
     description="ModernBERT from its config (small random weights, global attention only; or a local checkpoint "
                 "folder): rotary in the patched module; narrow sliding-window layers are refused",
 )
+# Module-level handles, e.g. modernbert.load(layer_types=...) builds a variant config.
+load, patch = RECIPE.load, RECIPE.patch

@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from .loading import SAMPLE_TEXTS, SMALL, from_checkpoint, seeded_model
-from .patching import AttentionRule, patch_attention
-from .recipe import Recipe
+from .family import family_recipe
+from .loading import SMALL
+from .patching import AttentionRule
 
 RULES = (AttentionRule("RobertaSelfAttention"),)
 POOLING = {"mode": "cls", "normalize": False}
@@ -19,28 +19,16 @@ def config():
                          max_position_embeddings=SMALL["positions"] + 2, type_vocab_size=1, pad_token_id=1)
 
 
-def load():
-    from transformers import RobertaModel
-
-    return seeded_model(RobertaModel, config()), None, dict(POOLING)
-
-
-def load_checkpoint(path):
-    return from_checkpoint(path, POOLING)
-
-
-def patch(model, **kwargs):
-    return patch_attention(model, RULES, model.config.num_attention_heads, **kwargs)
-
-
-RECIPE = Recipe(
+RECIPE = family_recipe(
     name="roberta",
+    model_class="RobertaModel",
+    config=config,
+    rules=RULES,
+    pooling=POOLING,
     model_types=("roberta",),
-    load=load,
-    load_checkpoint=load_checkpoint,
-    patch=patch,
     first_position=lambda config: config.pad_token_id + 1,  # positions count after the pad id
     input_names=("input_ids", "attention_mask"),  # what RoBERTa tokenizers return
-    sample_texts=SAMPLE_TEXTS,
     description="RoBERTa from its config (small random weights; or a local checkpoint folder), CLS pooling",
 )
+# Module-level handles, e.g. modernbert.load(layer_types=...) builds a variant config.
+load, patch = RECIPE.load, RECIPE.patch

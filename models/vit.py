@@ -6,9 +6,9 @@ names: last_hidden_state and pooler_output (the model's own pooler over the CLS 
 
 from __future__ import annotations
 
-from .loading import SMALL, from_checkpoint, random_image_inputs, seeded_model
-from .patching import AttentionRule, patch_attention
-from .recipe import Recipe
+from .family import family_recipe
+from .loading import SMALL, random_image_inputs
+from .patching import AttentionRule
 
 RULES = (AttentionRule("ViTAttention", q="q_proj", k="k_proj", v="v_proj", out="o_proj"),)
 POOLING = {"mode": "pooler"}
@@ -22,26 +22,14 @@ def config():
                      image_size=32, patch_size=8, num_channels=3)
 
 
-def load():
-    from transformers import ViTModel
-
-    return seeded_model(ViTModel, config()), None, dict(POOLING)
-
-
-def load_checkpoint(path):
-    return from_checkpoint(path, POOLING, tokenizer=False)
-
-
-def patch(model, **kwargs):
-    return patch_attention(model, RULES, model.config.num_attention_heads, **kwargs)
-
-
-RECIPE = Recipe(
+RECIPE = family_recipe(
     name="vit",
+    model_class="ViTModel",
+    config=config,
+    rules=RULES,
+    pooling=POOLING,
+    tokenizer=False,
     model_types=("vit",),
-    load=load,
-    load_checkpoint=load_checkpoint,
-    patch=patch,
     first_position=None,  # every patch is valid: nothing to pack
     input_names=("pixel_values",),
     modality="image",
@@ -50,3 +38,5 @@ RECIPE = Recipe(
     shapes={"batch": 2},
     description="ViT image encoder from its config (small random weights; or a local checkpoint folder)",
 )
+# Module-level handles, e.g. modernbert.load(layer_types=...) builds a variant config.
+load, patch = RECIPE.load, RECIPE.patch
