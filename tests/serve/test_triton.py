@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-import torch
 
 from encexport.cli.main import main
 
@@ -17,61 +16,9 @@ tritonclient_http = pytest.importorskip("tritonclient.http")
 tritonclient_grpc = pytest.importorskip("tritonclient.grpc")
 pytest.importorskip("pytriton")
 
-from encexport.triton.server import Server  # noqa: E402
+from serving_common import BASE, TEXTS, cosine  # noqa: E402
+
 from encexport.triton.validate import validate_repository  # noqa: E402
-
-BASE = "all_minilm_l6_v2"
-TEXTS = ["Hi", "A man is eating food.",
-         "Bidirectional attention sees the whole sentence at once, left and right context together, which is "
-         "exactly what sentence embeddings need for retrieval and clustering.", "ONNX Runtime runs encoders."]
-
-
-@pytest.fixture(scope="module")
-def exported(tmp_path_factory, ort_library):
-    out = tmp_path_factory.mktemp("export")
-    assert main(["export", "--model", "all-MiniLM-L6-v2", "--out", str(out), "--no-check"]) == 0
-    return out / "model.onnx"
-
-
-@pytest.fixture(scope="module")
-def repo(exported, tmp_path_factory):
-    repo = tmp_path_factory.mktemp("repo")
-    assert main(["triton", "--model", "all-MiniLM-L6-v2", "--repo", str(repo), "--onnx", str(exported),
-                 "--flavour", "all", "--kind", "cpu", "--max-batch", "8"]) == 0
-    return repo
-
-
-@pytest.fixture(scope="module")
-def reference():
-    """PyTorch (unmodified model) per-text embeddings and the tokenizer, fp32."""
-    from models import get_recipe
-
-    from encexport.export import SentenceEncoder, tokenize
-
-    recipe = get_recipe("all-MiniLM-L6-v2")
-    model, tokenizer, pooling = recipe.load()
-    encoder = SentenceEncoder(model.eval(), pooling)
-    batch = tokenize(tokenizer, TEXTS, recipe.input_names)
-    with torch.no_grad():
-        _, embeddings = encoder(**batch)
-    return embeddings.numpy(), {k: v.numpy() for k, v in batch.items()}
-
-
-@pytest.fixture(scope="module")
-def server(repo, tmp_path_factory):
-    models = (f"{BASE}_py", f"{BASE}_tokenizer", f"{BASE}_embed")
-    srv = Server(repo, tmp_path_factory.mktemp("triton"), models=models)
-    try:
-        srv.start(timeout=90)
-    except Exception as exc:
-        pytest.fail(f"tritonserver did not start: {exc}")
-    yield srv
-    srv.stop()
-    print(srv.logs()[-4000:])  # shown by pytest when a test of this module failed
-
-
-def _cosine(a, b):
-    return (a * b).sum(-1) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1))
 
 
 def test_every_config_parses_with_tritons_schema(repo):
@@ -110,7 +57,7 @@ def test_token_inputs_over_http_match_pytorch(server, reference):
         result = client.infer(f"{BASE}_py", inputs)
     served = result.as_numpy("sentence_embedding")
     assert served.shape == ref.shape and result.as_numpy("last_hidden_state").shape[:2] == batch["input_ids"].shape
-    assert _cosine(served, ref).min() >= 0.9999
+    assert cosine(served, ref).min() >= 0.9999
 
 
 def test_text_over_grpc_matches_pytorch(server, reference):
@@ -121,7 +68,7 @@ def test_text_over_grpc_matches_pytorch(server, reference):
         tensor.set_data_from_numpy(text)
         served = client.infer(f"{BASE}_embed", [tensor]).as_numpy("sentence_embedding")
     assert served.shape == ref.shape
-    assert _cosine(served, ref).min() >= 0.9999
+    assert cosine(served, ref).min() >= 0.9999
 
 
 def test_bad_request_is_a_triton_error_and_the_server_stays_up(server, reference):
