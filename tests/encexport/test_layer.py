@@ -130,3 +130,23 @@ def test_bad_inputs_are_refused():
         layer(q, k[:, :3], v[:, :3])
     with pytest.raises(ValueError, match="packed layout"):
         layer(q, k, v, cu_seqlens=torch.tensor([0, 4], dtype=torch.int32))
+
+
+def test_torch_export_sees_one_opaque_op():
+    """torch.export / torch.compile see the layer as the single registered custom op (no decomposition)."""
+    q, k, v = random_qkv((2, 6), 4, 2, 8, seed=9)
+    lens = torch.tensor([6, 3], dtype=torch.int32)
+
+    class Model(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.attn = EncoderOnlyAttention(4, 8, num_kv_heads=2)
+
+        def forward(self, q, k, v, lens):
+            return self.attn(q, k, v, seq_lens=lens)
+
+    program = torch.export.export(Model(), (q, k, v, lens))
+    targets = [n.target for n in program.graph.nodes if n.op == "call_function"]
+    assert targets == [torch.ops.encexport.encoder_only_attention.default], targets
+    compiled = torch.compile(Model(), backend="eager", fullgraph=True)
+    torch.testing.assert_close(compiled(q, k, v, lens), Model()(q, k, v, lens))
