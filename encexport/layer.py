@@ -81,9 +81,10 @@ class EncoderOnlyAttention(nn.Module):
         lengths = cu_seqlens if self.layout == "packed" else seq_lens
         meta = self.metadata_builder.build(layout=self.layout, seq_lens=seq_lens, cu_seqlens=cu_seqlens)
         assert not meta.causal  # the encoder-only builder guarantees it
-        check_inputs(query, key, value, lengths, num_heads=self.num_heads, num_kv_heads=self.num_kv_heads,
-                     head_size=self.head_size, layout=self.layout)
         if torch.onnx.is_in_onnx_export():
+            # The eager op checks its inputs itself; under export it is not called, so check here.
+            check_inputs(query, key, value, lengths, num_heads=self.num_heads, num_kv_heads=self.num_kv_heads,
+                         head_size=self.head_size, layout=self.layout)
             check_lengths(lengths, self.layout, query.shape[0], None)  # dtype/rank only while tracing
             return attention_for_export(query, key, value, lengths, num_heads=self.num_heads,
                                         num_kv_heads=self.num_kv_heads, head_size=self.head_size, scale=self.scale,

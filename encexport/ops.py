@@ -69,6 +69,13 @@ def _per_sequence(padded_fn, q, k, v, cu_seqlens, **kw) -> torch.Tensor:
     return out
 
 
+def key_valid_mask(lengths: torch.Tensor | None, batch: int, seq: int, device) -> torch.Tensor:
+    """[B, S] bool: position j of sequence b is a real token (j < lengths[b]); all True without lengths."""
+    if lengths is None:
+        return torch.ones(batch, seq, dtype=torch.bool, device=device)
+    return torch.arange(seq, device=device)[None, :] < lengths.to(torch.int64)[:, None]
+
+
 def reference_attention(q, k, v, lengths, *, num_heads: int, num_kv_heads: int, head_size: int, scale: float,
                         layout: str = "padded") -> torch.Tensor:
     """Explicit math in fp32: the semantics of the node, written for reading, not speed."""
@@ -80,9 +87,7 @@ def reference_attention(q, k, v, lengths, *, num_heads: int, num_kv_heads: int, 
     group = num_heads // num_kv_heads
     kh = _split_heads(k.float(), num_kv_heads, head_size).repeat_interleave(group, dim=1)
     vh = _split_heads(v.float(), num_kv_heads, head_size).repeat_interleave(group, dim=1)
-    lens = lengths.to(torch.int64) if lengths is not None else torch.full((B,), S, dtype=torch.int64, device=q.device)
-    pos = torch.arange(S, device=q.device)
-    key_valid = pos[None, :] < lens[:, None]  # [B, S]
+    key_valid = key_valid_mask(lengths, B, S, q.device)
     scores = torch.matmul(qh, kh.transpose(-1, -2)) * scale
     scores = scores.masked_fill(~key_valid[:, None, None, :], float("-inf"))
     probs = torch.softmax(scores, dim=-1)
@@ -104,7 +109,7 @@ def sdpa_attention(q, k, v, lengths, *, num_heads: int, num_kv_heads: int, head_
     vh = _split_heads(v, num_kv_heads, head_size)
     mask = None
     if lengths is not None:
-        key_valid = torch.arange(S, device=q.device)[None, :] < lengths.to(torch.int64)[:, None]
+        key_valid = key_valid_mask(lengths, B, S, q.device)
         mask = key_valid[:, None, None, :]
         # Padding is never read (contract): zero it first. Otherwise a NaN/Inf left in a padded key or value row
         # leaked into every valid row (masked score + NaN = NaN; probability 0 * NaN value = NaN).
@@ -153,8 +158,7 @@ def encoder_only_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, le
                            num_heads: int, num_kv_heads: int, head_size: int, scale: float,
                            layout: str) -> torch.Tensor:
     check_inputs(q, k, v, lengths, num_heads=num_heads, num_kv_heads=num_kv_heads, head_size=head_size, layout=layout)
-    check_lengths(lengths, layout, q.shape[0] if layout == "padded" else q.shape[0],
-                  q.shape[1] if layout == "padded" else None)
+    check_lengths(lengths, layout, q.shape[0], q.shape[1] if layout == "padded" else None)
     if not math.isfinite(scale):
         raise ValueError(f"scale must be finite, got {scale}")
     return sdpa_attention(q, k, v, lengths, num_heads=num_heads, num_kv_heads=num_kv_heads, head_size=head_size,

@@ -20,7 +20,7 @@ from collections.abc import Callable, Iterator, Sequence
 import torch
 
 from . import contract
-from .ops import reference_attention
+from .ops import key_valid_mask, reference_attention
 
 TARGETS = ("encexport", "onnx-attention", "ms-mha", "decomposed")
 _state = threading.local()
@@ -131,12 +131,6 @@ def _packed_as_batch_of_one(q, k, v, cu_seqlens):
     return q[None], k[None], v[None], same_sequence
 
 
-def _key_valid(lengths, batch: int, seq: int, device) -> torch.Tensor:
-    if lengths is None:
-        return torch.ones(batch, seq, dtype=torch.bool, device=device)
-    return torch.arange(seq, device=device)[None, :] < lengths.to(torch.int64)[:, None]
-
-
 def decomposed_attention(q, k, v, lengths, *, num_heads, num_kv_heads, head_size, scale, layout):
     """Plain MatMul/Softmax ops: the semantics of the node in standard ONNX (opset >= 13)."""
     if layout == "packed":
@@ -145,7 +139,7 @@ def decomposed_attention(q, k, v, lengths, *, num_heads, num_kv_heads, head_size
     if lengths is None:
         return reference_attention(q, k, v, None, num_heads=num_heads, num_kv_heads=num_kv_heads,
                                    head_size=head_size, scale=scale)
-    valid = _key_valid(lengths, q.shape[0], q.shape[1], q.device)
+    valid = key_valid_mask(lengths, q.shape[0], q.shape[1], q.device)
     allowed = valid[:, None, :] & valid[:, :, None]  # [B, S(query), S(key)]
     return _masked_math(q, k, v, allowed, num_heads, num_kv_heads, head_size, scale)
 
@@ -174,7 +168,7 @@ def onnx_attention23(q, k, v, lengths, *, num_heads, num_kv_heads, head_size, sc
         mask = allowed[None, None]
         out = _attention23(q1, k1, v1, mask, num_heads, num_kv_heads, head_size, scale)[0]
         return out
-    valid = _key_valid(lengths, q.shape[0], q.shape[1], q.device)
+    valid = key_valid_mask(lengths, q.shape[0], q.shape[1], q.device)
     # ONNX Runtime wants the mask's query axis spelled out (no broadcasting over it): [B, 1, S, S].
     mask = valid[:, None, None, :].expand(-1, -1, q.shape[1], -1)
     out = _attention23(q, k, v, mask, num_heads, num_kv_heads, head_size, scale)
@@ -197,7 +191,7 @@ def ms_multihead_attention(q, k, v, lengths, *, num_heads, num_kv_heads, head_si
     if group > 1:  # MultiHeadAttention has no GQA: give every query head its key/value head
         k = k.unflatten(-1, (num_kv_heads, head_size)).repeat_interleave(group, dim=-2).flatten(-2)
         v = v.unflatten(-1, (num_kv_heads, head_size)).repeat_interleave(group, dim=-2).flatten(-2)
-    valid = _key_valid(lengths, q.shape[0], q.shape[1], q.device)
+    valid = key_valid_mask(lengths, q.shape[0], q.shape[1], q.device)
     key_padding_mask = valid.to(torch.int32)
     attrs = {"num_heads": int(num_heads), "scale": float(scale), "unidirectional": 0}
 
