@@ -6,7 +6,9 @@ For tests and benchmarks only: it runs exactly the code path the ONNX Runtime an
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
+from collections.abc import Iterator
 from pathlib import Path
 
 import torch
@@ -16,7 +18,7 @@ _LIB_DIR = Path(__file__).resolve().parent / "_lib"
 
 DTYPES = {torch.float32: 0, torch.float16: 1, torch.bfloat16: 2}
 LAYOUTS = {"padded": 0, "packed": 1}
-BACKENDS = {"auto": 0, "reference": 1, "flash": 2}
+BACKENDS = {"auto": 0, "reference": 1, "flash": 2, "cudnn": 3}
 BACKEND_NAMES = {v: k for k, v in BACKENDS.items()}
 
 _lib = None
@@ -43,6 +45,18 @@ def _load():
             ctypes.c_float, ctypes.c_void_p, ctypes.POINTER(ctypes.c_int), ctypes.c_char_p, ctypes.c_int]
         _lib = lib
     return _lib
+
+
+@contextlib.contextmanager
+def flash_tiling(row_blocks: int) -> Iterator[None]:
+    """Within the block, `flash` runs 64-row (1) or 128-row (2) query tiles where compiled (benchmarks)."""
+    fn = _load().encexport_test_force_flash_rows
+    fn.argtypes = [ctypes.c_int]
+    fn(row_blocks)
+    try:
+        yield
+    finally:
+        fn(0)
 
 
 def _ptr(t: torch.Tensor | None) -> int | None:

@@ -91,11 +91,20 @@ class FlashBackend(AttentionBackend):
     NAME = "FLASH"
     onnx_backend = "flash"
     supported_dtypes = (torch.float16, torch.bfloat16)
-    supported_head_sizes = (32, 64, 80, 96, 128, 256)
+    supported_head_sizes = tuple(range(16, contract.MAX_HEAD_SIZE + 1, 16))
+
+
+class CudnnBackend(AttentionBackend):
+    """cuDNN's fused attention (graph API), loaded at run time from the machine's cuDNN (CUDA only, padded layout)."""
+
+    NAME = "CUDNN"
+    onnx_backend = "cudnn"
+    supported_dtypes = (torch.float16, torch.bfloat16)
+    supported_head_sizes = tuple(range(8, contract.MAX_HEAD_SIZE + 1, 8))
 
 
 _REGISTRY: dict[str, type[AttentionBackend]] = {
-    b.NAME: b for b in (AutoBackend, ReferenceBackend, FlashBackend)
+    b.NAME: b for b in (AutoBackend, ReferenceBackend, FlashBackend, CudnnBackend)
 }
 
 

@@ -329,6 +329,9 @@ def build_native_attention_onnx(model: onnx.ModelProto | bytes | str | os.PathLi
     replaced = 0
     for node in graph.node:
         if node.op_type == contract.OP_TYPE and node.domain == contract.DOMAIN:
+            if len(node.input) < 3 or not node.input[1] or not node.input[2]:
+                raise ValueError(f"node {node.name!r} reads q|k|v packed in one input (the ONNX Runtime-optimized "
+                                 "form); rewrite the model from `encexport export`, whose nodes take q, k, v apart")
             nodes, consts = _native_nodes(node, replaced)
             new_nodes += nodes
             graph.initializer.extend(consts)

@@ -17,7 +17,7 @@ DOMAIN_VERSION = 1
 
 LAYOUTS = ("padded", "packed")
 # Kernel families a node may request; `auto` lets the runtime choose per shape and device.
-BACKENDS = ("auto", "reference", "flash")
+BACKENDS = ("auto", "reference", "flash", "cudnn")
 MAX_HEAD_SIZE = 256
 
 
@@ -53,9 +53,13 @@ class TensorSpec:
 
 
 INPUTS: tuple[TensorSpec, ...] = (
-    TensorSpec("query", "[B, S, H*D]", "[T, H*D]", "T", "projected queries, heads back to back in each row"),
-    TensorSpec("key", "[B, S, Hkv*D]", "[T, Hkv*D]", "T", "projected keys"),
-    TensorSpec("value", "[B, S, Hkv*D]", "[T, Hkv*D]", "T", "projected values"),
+    TensorSpec("query", "[B, S, H*D] or [B, S, (H+2*Hkv)*D]", "[T, H*D] or [T, (H+2*Hkv)*D]", "T",
+               "projected queries, heads back to back in each row; with key and value empty, packed rows: "
+               "q, k, v one after the other (no split copy)"),
+    TensorSpec("key", "[B, S, Hkv*D] or empty", "[T, Hkv*D] or empty", "T",
+               "projected keys; empty (\"\") together with value: packed in query"),
+    TensorSpec("value", "[B, S, Hkv*D] or empty", "[T, Hkv*D] or empty", "T",
+               "projected values; empty (\"\") together with key: packed in query"),
     TensorSpec("lengths", "seq_lens [B] (optional)", "cu_seqlens [B+1] (required)", "int32",
                "padded: valid length per sequence (absent = all S); packed: prefix sums, cu[0]=0, cu[B]=T"),
 )
@@ -95,6 +99,8 @@ def validate_attributes(*, num_heads: int, num_kv_heads: int, head_size: int, ba
         raise ValueError(f"unknown backend {backend!r}; accepted: {', '.join(BACKENDS)}")
     if layout not in LAYOUTS:
         raise ValueError(f"unknown layout {layout!r}; accepted: {', '.join(LAYOUTS)}")
+    if backend == "cudnn" and layout != "padded":
+        raise ValueError("backend 'cudnn' takes the padded layout only; use backend 'auto' or 'flash' for packed tokens")
 
 
 def markdown_tables() -> str:

@@ -57,6 +57,8 @@ class EncoderOnlyAttention(nn.Module):
         dtype = dtype or torch.get_default_dtype()
         underlying = backends.get_attn_backend(head_size, dtype, cache_dtype, getattr(cache_config, "block_size", None),
                                                selected=backend)
+        contract.validate_attributes(num_heads=num_heads, num_kv_heads=num_kv_heads, head_size=head_size,
+                                     backend=underlying.onnx_backend, layout=layout)
         self.attn_backend = backends.create_encoder_only_attention_backend(underlying)
         self.metadata_builder = self.attn_backend.get_builder_cls()()
 

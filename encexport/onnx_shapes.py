@@ -3,8 +3,8 @@
 ONNX shape inference knows nothing about a custom-domain op, so every tensor downstream of the first
 attention node loses its type and shape. Graph tools that pattern-match on shapes (ONNX Runtime's
 transformers optimizer: SkipLayerNormalization, BiasGelu fusions) then skip the whole encoder. The node's
-output has exactly the query's type and shape (docs/onnx-contract.md), so we state that and let standard
-inference carry it through the rest of the graph.
+output has the query's type and shape, num_heads*head_size wide (docs/onnx-contract.md), so we state that and
+let standard inference carry it through the rest of the graph.
 """
 
 from __future__ import annotations
@@ -22,6 +22,17 @@ def _value_infos(model: onnx.ModelProto) -> dict[str, onnx.ValueInfoProto]:
     return {vi.name: vi for vi in list(g.input) + list(g.value_info) + list(g.output)}
 
 
+def _set_output_width(vi: onnx.ValueInfoProto, node: onnx.NodeProto) -> None:
+    """Rows of num_heads*head_size: narrower than the query when it holds packed q|k|v (key/value empty)."""
+    dims = vi.type.tensor_type.shape.dim
+    separate_key_value = len(node.input) >= 3 and bool(node.input[1]) and bool(node.input[2])
+    if separate_key_value or not dims:
+        return
+    attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
+    dims[-1].Clear()
+    dims[-1].dim_value = int(attrs["num_heads"]) * int(attrs["head_size"])
+
+
 def annotate_attention_shapes(model: onnx.ModelProto, max_rounds: int = 256) -> onnx.ModelProto:
     """Return a copy of `model` whose encexport node outputs (and everything after them) carry types/shapes."""
     model = copy.deepcopy(model)
@@ -37,6 +48,7 @@ def annotate_attention_shapes(model: onnx.ModelProto, max_rounds: int = 256) -> 
             vi = onnx.ValueInfoProto()
             vi.CopyFrom(known[query])
             vi.name = out
+            _set_output_width(vi, node)
             model.graph.value_info.append(vi)
             added = True
         if not added:

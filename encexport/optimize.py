@@ -2,8 +2,10 @@
 
 The stock recipe for fast BERT-family inference in ORT is `onnxruntime.transformers.optimizer` (fused
 EmbedLayerNormalization, SkipLayerNormalization, BiasGelu, Attention) plus fp16 conversion. Run on an encexport
-export, its fusions apply to everything around our node -- once its shape inference knows that the node's
-output has the query's type and shape, which is what we teach it here (ORT's own rule for pass-through ops).
+export, its fusions apply to everything around our node -- once its shape inference knows the node's output
+type and shape, which is what we teach it here. Two rewrites then finish what its patterns cannot see in our
+graphs: the embedding layer (fuse_embedding.py) and the Split between the fused QKV projection and our node
+(fuse_qkv.py), so that the optimized model runs as few kernels as the stock one.
 """
 
 from __future__ import annotations
@@ -17,14 +19,44 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import onnx
+from onnx import helper
 
 from . import contract
+from .fuse_embedding import fuse_embedding_layer_norm
+from .fuse_qkv import pack_qkv_inputs
 from .onnx_shapes import annotate_attention_shapes
 
 
+def _infer_attention(self, node) -> None:
+    """Our node's output: the query's type and leading dims, num_heads*head_size wide (packed q|k|v rows included)."""
+    attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+    shape = self._get_shape(node, 0)
+    if shape:
+        shape = [*shape[:-1], int(attrs["num_heads"]) * int(attrs["head_size"])]
+    elem_type = self.known_vi_[node.input[0]].type.tensor_type.elem_type
+    self.known_vi_[node.output[0]].CopyFrom(helper.make_tensor_value_info(node.output[0], elem_type, shape))
+
+
+def _expand_to_computed_shape(self, node, original) -> None:
+    """Expand whose target shape is only known at run time: fresh symbolic dims instead of an inference failure.
+
+    The packed wrapper scatters tokens back with index_copy, exported as an Expand to a shape computed from the
+    data; ORT's inference stops there (an assertion), and with it every shape-checked fusion of the whole model
+    (SkipLayerNormalization). The output's rank is still known: that of the target-shape vector.
+    """
+    original(node)
+    target_rank = (self._get_shape(node, 1) or [None])[0]
+    if self._try_get_value(node, 1) is not None or not isinstance(target_rank, int):
+        return
+    rank = max(self._get_shape_rank(node, 0), target_rank)
+    elem_type = self.known_vi_[node.input[0]].type.tensor_type.elem_type
+    dims = [str(d) for d in self._new_symbolic_shape(rank, node)]
+    self.known_vi_[node.output[0]].CopyFrom(helper.make_tensor_value_info(node.output[0], elem_type, dims))
+
+
 @contextlib.contextmanager
-def _symbolic_inference_knows_our_node() -> Iterator[None]:
-    """Within the block, ORT's symbolic shape inference passes input 0's shape/type through our op."""
+def symbolic_inference_knows_our_graphs() -> Iterator[None]:
+    """Within the block, ORT's symbolic shape inference infers our op and the packed wrapper's scatter."""
     import onnxruntime.transformers.shape_infer_helper  # noqa: F401 - puts ORT's tools folder on sys.path
 
     modules = [importlib.import_module(name) for name in ("symbolic_shape_infer", "onnxruntime.tools.symbolic_shape_infer")
@@ -36,7 +68,9 @@ def _symbolic_inference_knows_our_node() -> Iterator[None]:
 
         def patched(self, *args, __original=original, **kwargs):
             __original(self, *args, **kwargs)
-            self.dispatcher_[contract.OP_TYPE] = self._pass_on_shape_and_type
+            self.dispatcher_[contract.OP_TYPE] = lambda node: _infer_attention(self, node)
+            expand = self.dispatcher_["Expand"]
+            self.dispatcher_["Expand"] = lambda node: _expand_to_computed_shape(self, node, expand)
 
         cls.__init__ = patched
         originals.append((cls, original))
@@ -55,13 +89,15 @@ def optimize_for_ort(onnx_path: str | Path, out_path: str | Path, *, num_heads: 
     out_path = Path(out_path).resolve()
     model = annotate_attention_shapes(onnx.load(str(onnx_path)))
     # ORT's optimizer drops scratch files (shape-inference temporaries, external data) into the working folder.
-    with tempfile.TemporaryDirectory() as scratch, contextlib.chdir(scratch), _symbolic_inference_knows_our_node():
+    with tempfile.TemporaryDirectory() as scratch, contextlib.chdir(scratch), symbolic_inference_knows_our_graphs():
         annotated = Path(scratch) / "annotated.onnx"
         onnx.save(model, str(annotated))
         # opt_level=0: graph fusions in Python only. ORT's own session-level pass would need the custom-op
         # library loaded into the optimizer's private session; the runtime session does those passes anyway.
         optimized = optimize_model(str(annotated), model_type="bert", num_heads=num_heads, hidden_size=hidden_size,
                                    opt_level=0)
+        fuse_embedding_layer_norm(optimized)
+        pack_qkv_inputs(optimized)
         if fp16:
             optimized.convert_float_to_float16(keep_io_types=True)
         optimized.save_model_to_file(str(out_path))

@@ -8,12 +8,16 @@
 #   A private APT configuration (own sources list, lists and cache under DEST) points the machine's
 #   configured Debian mirror at sid, so the system's APT state is left untouched.
 # - TensorRT 10.14 public headers from PyPI's kernel-lens wheel (Apache-2.0), kernel_lens/include/tensorrt/.
+# - cuDNN frontend headers (header-only C++ graph API, MIT) from PyPI's nvidia-cudnn-frontend wheel, include/.
+#   The cuDNN backend compiles only where cudnn.h itself is also present (the GPU machine); see
+#   plugins/kernels/cudnn/cudnn.cmake.
 #
 # Idempotent: a stamp file per package records the pinned version; a second run does nothing.
 set -euo pipefail
 
 ORT_DEB_VERSION="${ORT_DEB_VERSION:-1.23.2}"        # Debian package version prefix we accept
 KERNEL_LENS_VERSION="2.0.1"
+CUDNN_FRONTEND_VERSION="1.32.0"
 here="$(cd "$(dirname "$0")/.." && pwd)"
 dest="${1:-$here/build/third_party}"
 mkdir -p "$dest"
@@ -60,29 +64,40 @@ fetch_ort() {
   log "onnxruntime headers $(cat "$out/.stamp") -> $out/include"
 }
 
-fetch_trt() {
-  local out="$dest/tensorrt"
-  if [ -f "$out/.stamp" ] && grep -qx "$KERNEL_LENS_VERSION" "$out/.stamp"; then
-    log "TensorRT headers (kernel-lens $KERNEL_LENS_VERSION) already in $out"; return; fi
+# Headers shipped inside a pinned PyPI wheel: fetch_wheel_headers OUT_NAME DIST VERSION DIR_IN_WHEEL WHAT
+fetch_wheel_headers() {
+  local out="$dest/$1" dist="$2" version="$3" inner="$4" what="$5"
+  local wheel_name="${dist//-/_}"
+  if [ -f "$out/.stamp" ] && grep -qx "$version" "$out/.stamp"; then
+    log "$what ($dist $version) already in $out"; return; fi
   local whl
-  whl="$(ls "$cache"/kernel_lens-"$KERNEL_LENS_VERSION"-*.whl 2>/dev/null | head -n1 || true)"
+  whl="$(ls "$cache"/"$wheel_name"-"$version"-*.whl 2>/dev/null | head -n1 || true)"
   if [ -z "$whl" ]; then
-    log "downloading kernel-lens==$KERNEL_LENS_VERSION (TensorRT 10.14 public headers)"
-    python3 -m pip download -q --no-deps --only-binary=:all: -d "$cache" "kernel-lens==$KERNEL_LENS_VERSION"
-    whl="$(ls "$cache"/kernel_lens-"$KERNEL_LENS_VERSION"-*.whl | head -n1)"
+    log "downloading $dist==$version ($what)"
+    python3 -m pip download -q --no-deps --only-binary=:all: -d "$cache" "$dist==$version"
+    whl="$(ls "$cache"/"$wheel_name"-"$version"-*.whl | head -n1)"
   fi
   local tmp; tmp="$(mktemp -d)"
   python3 -m zipfile -e "$whl" "$tmp"
   rm -rf "$out"; mkdir -p "$out"
-  cp -r "$tmp/kernel_lens/include/tensorrt" "$out/include"
+  cp -r "$tmp/$inner" "$out/include"
   rm -rf "$tmp"
-  echo "$KERNEL_LENS_VERSION" > "$out/.stamp"
-  log "TensorRT headers -> $out/include"
+  echo "$version" > "$out/.stamp"
+  log "$what -> $out/include"
+}
+
+fetch_trt() {
+  fetch_wheel_headers tensorrt kernel-lens "$KERNEL_LENS_VERSION" kernel_lens/include/tensorrt "TensorRT 10.14 public headers"
+}
+
+fetch_cudnn_frontend() {
+  fetch_wheel_headers cudnn_frontend nvidia-cudnn-frontend "$CUDNN_FRONTEND_VERSION" include "cuDNN frontend headers"
 }
 
 case "${ONLY:-all}" in
   ort) fetch_ort ;;
   trt) fetch_trt ;;
-  *) fetch_ort; fetch_trt ;;
+  cudnn) fetch_cudnn_frontend ;;
+  *) fetch_ort; fetch_trt; fetch_cudnn_frontend ;;
 esac
 echo "$dest"

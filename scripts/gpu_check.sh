@@ -32,6 +32,11 @@ step "environment"
 } > "$out/env.txt" 2>&1
 cat "$out/env.txt" >&2
 
+# Build with the system C++ compiler: a toolchain that links libstdc++ statically gives our libraries a second
+# C++ runtime next to the one torch and ONNX Runtime load, and iostream formatting inside the cuDNN frontend
+# then crashes (two copies of the locale facets). /usr/bin/g++ links libstdc++.so.6 like everything else.
+if [ -x /usr/bin/g++ ]; then export CXX=/usr/bin/g++ CUDAHOSTCXX=/usr/bin/g++; fi
+
 step "build (sm_90)"
 if ! ENCEXPORT_CUDA_ARCHS=90 JOBS="$(nproc)" scripts/build_plugins.sh > "$out/build.log" 2>&1; then
   step "full build failed; retrying without the TensorRT plugin (see build.log)"
@@ -42,7 +47,7 @@ if ! ENCEXPORT_CUDA_ARCHS=90 JOBS="$(nproc)" scripts/build_plugins.sh > "$out/bu
 fi
 
 step "pytest -m gpu tests/gpu"
-ENCEXPORT_GPU_RESULTS="$out/gpu_results.json" python3 -m pytest -m gpu tests/gpu -q -p no:cacheprovider -rs \
+ENCEXPORT_REQUIRE_CUDNN=1 ENCEXPORT_GPU_RESULTS="$out/gpu_results.json" python3 -m pytest -m gpu tests/gpu -q -p no:cacheprovider -rs \
   > "$out/pytest.log" 2>&1 || status=1
 tail -n 15 "$out/pytest.log" >&2
 
@@ -62,6 +67,16 @@ for tool in memcheck racecheck initcheck synccheck; do
   compute-sanitizer --tool "$tool" --error-exitcode 3 "$driver" >> "$out/sanitizer.log" 2>&1 || status=1
 done
 grep -E "^=== |ERROR SUMMARY|RACECHECK SUMMARY|sanitize_driver:" "$out/sanitizer.log" >&2
+
+step "profile: Nsight Compute metrics of each kernel family on the dense benchmark shapes"
+if command -v ncu >/dev/null 2>&1; then
+  metrics="$(ncu --query-metrics 2>/dev/null | python3 scripts/profile_gpu.py metrics)"
+  ncu --profile-from-start off --csv --log-file "$out/ncu.csv" --metrics "$metrics" \
+    python3 scripts/profile_gpu.py drive > "$out/profile_calls.json" 2> "$out/profile.log" || status=1
+  python3 scripts/profile_gpu.py report "$out/ncu.csv" "$out/profile" "$out/profile_calls.json" >&2 || status=1
+else
+  step "ncu not found: no profile"
+fi
 
 step "microbenchmark"
 python3 scripts/gpu_bench.py --json "$out/bench.json" >&2 || status=1

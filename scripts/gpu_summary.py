@@ -70,6 +70,10 @@ def main(out: Path) -> None:
             elif tool and re.search(r"(ERROR|RACECHECK) SUMMARY", line):
                 print(f"| {tool} | {line.split('SUMMARY:')[-1].strip()} |")
         print()
+    profile = out / "profile.md"
+    if profile.is_file():
+        print("## Nsight Compute profile (fp16, one call per shape and kernel family)\n")
+        print(profile.read_text())
     bench = out / "bench.json"
     if bench.is_file():
         data = json.loads(bench.read_text())

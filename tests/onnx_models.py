@@ -11,8 +11,11 @@ ELEM = {"float32": TensorProto.FLOAT, "float16": TensorProto.FLOAT16, "bfloat16"
 
 
 def attention_model(*, num_heads=2, head_size=8, layout="padded", dtype="float32", with_lengths=True,
-                    opset=18, **attrs) -> bytes:
-    """A model whose node carries exactly the given attributes (None drops one; extra keys are added)."""
+                    opset=18, packed_qkv=False, **attrs) -> bytes:
+    """A model whose node carries exactly the given attributes (None drops one; extra keys are added).
+
+    packed_qkv: the node reads q, k, v from `query` alone (key and value inputs empty); the graph has no key/value.
+    """
     base = {"num_heads": num_heads, "num_kv_heads": num_heads, "head_size": head_size, "scale": head_size ** -0.5 if head_size else 0.35,
             "causal": 0, "backend": "auto", "layout": layout, "plugin_version": contract.PLUGIN_VERSION,
             "plugin_namespace": contract.PLUGIN_NAMESPACE}
@@ -25,11 +28,13 @@ def attention_model(*, num_heads=2, head_size=8, layout="padded", dtype="float32
     def value(name):
         return helper.make_tensor_value_info(name, elem, [d if d else None for d in dims])
 
-    inputs = [value("query"), value("key"), value("value")]
-    names = ["query", "key", "value"]
+    inputs = [value("query")] if packed_qkv else [value("query"), value("key"), value("value")]
+    names = ["query", "", ""] if packed_qkv else ["query", "key", "value"]
     if with_lengths:
         inputs.append(helper.make_tensor_value_info("lengths", TensorProto.INT32, [None]))
         names.append("lengths")
+    while names[-1] == "":  # trailing empty inputs are left out, as exporters write them
+        names.pop()
     node = helper.make_node(contract.OP_TYPE, names, ["output"], domain=contract.DOMAIN, **node_attrs)
     graph = helper.make_graph([node], "one_attention", inputs, [value("output")])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset),

@@ -107,6 +107,12 @@ def test_native_rewrite_refuses_a_model_without_our_node():
         build.build_native_attention_onnx(helper.make_model(graph))
 
 
+def test_native_rewrite_refuses_the_packed_qkv_form_with_the_fix():
+    model = onnx.load_from_string(attention_model(num_heads=4, head_size=16, dtype="float16", packed_qkv=True))
+    with pytest.raises(ValueError, match="encexport export"):
+        build.build_native_attention_onnx(model)
+
+
 @pytest.mark.trt
 @pytest.mark.skipif(importlib.util.find_spec("tensorrt") is None, reason="tensorrt is not installed")
 def test_real_engine_build_and_run_match_sdpa(tmp_path):

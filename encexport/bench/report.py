@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from .runner import AUTO_SLACK
+
 
 def markdown(summary: list[dict], rows: list[dict], env: dict) -> str:
     lines = ["# Attention performance", "", f"Device: {env.get('device')}  ", "Versions: " +
@@ -16,6 +18,13 @@ def markdown(summary: list[dict], rows: list[dict], env: dict) -> str:
     for s in summary:
         lines.append(f"| {s['shape']} | {s['dtype']} | {s['ours']} | {s['ours_us']:.1f} | {s['ours_tflops']:.1f} | "
                      f"{s['best_peer']} | {s['peer_us']:.1f} | {s['peer_tflops']:.1f} | **{s['ratio']:.2f}×** |")
+    lines += ["", "## The `auto` dispatch against each kernel family forced",
+              "", f"`auto` passes when it is within {AUTO_SLACK:.2f}x of the fastest forced family of the same layout.",
+              "", "| shape | dtype | layout | auto ran | µs | fastest family | µs | ok |", "|---|---|---|---|---|---|---|---|"]
+    for s in summary:
+        for c in s.get("auto", []):
+            lines.append(f"| {s['shape']} | {s['dtype']} | {c['layout']} | {c['ran']} | {c['auto_us']:.1f} | "
+                         f"{c['fastest']} | {c['fastest_us']:.1f} | {'yes' if c['ok'] else '**no**'} |")
     lines += ["", "## Every implementation", "", "| shape | dtype | implementation | µs | TFLOP/s | max |diff| vs ours | note |",
               "|---|---|---|---|---|---|---|"]
     for r in rows:

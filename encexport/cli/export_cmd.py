@@ -23,7 +23,7 @@ def register(sub) -> None:
     p.add_argument("--layout", choices=LAYOUTS, default="padded",
                    help="packed: tokens packed once at the input by the attention mask, packed attention nodes with "
                         "cu_seqlens, unpacked at the output (same inputs and outputs; text models)")
-    p.add_argument("--backend", default=None, help="force a kernel family: AUTO (default), REFERENCE, FLASH")
+    p.add_argument("--backend", default=None, help="force a kernel family: AUTO (default), REFERENCE, FLASH, CUDNN")
     p.add_argument("--format", choices=("onnx", "engine"), default="onnx",
                    help="engine: also build a TensorRT engine (needs tensorrt)")
     p.add_argument("--providers", default="CPUExecutionProvider",

@@ -25,11 +25,12 @@ const char* to_string(Backend b) {
     case Backend::kAuto: return "auto";
     case Backend::kReference: return "reference";
     case Backend::kFlash: return "flash";
+    case Backend::kCudnn: return "cudnn";
   }
   return "unknown";
 }
 
-const char* known_backends() { return "auto, reference, flash"; }
+const char* known_backends() { return "auto, reference, flash, cudnn"; }
 
 bool parse_layout(const std::string& s, Layout* out) {
   if (s == "padded") { *out = Layout::kPadded; return true; }
@@ -38,7 +39,7 @@ bool parse_layout(const std::string& s, Layout* out) {
 }
 
 bool parse_backend(const std::string& s, Backend* out) {
-  for (Backend b : {Backend::kAuto, Backend::kReference, Backend::kFlash}) {
+  for (Backend b : {Backend::kAuto, Backend::kReference, Backend::kFlash, Backend::kCudnn}) {
     if (s == to_string(b)) { *out = b; return true; }
   }
   return false;

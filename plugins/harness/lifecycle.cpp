@@ -2,6 +2,7 @@
 // set of node configurations. Each step checks what TensorRT itself would reject.
 #include <cstring>
 #include <map>
+#include <optional>
 #include <set>
 
 #include "expr_builder.h"
@@ -113,6 +114,26 @@ void check_output_shapes(Context& ctx, const NodeConfig& c, nvinfer1::IPluginV3O
   ctx.tally->expect(build->getOutputShapes(bad.data(), c.nb_inputs(), nullptr, 0, out, 1, eb2) != 0 &&
                         ctx.logger->errors() > errors,
                     sec, "getOutputShapes must reject a constant q width != num_heads*head_size");
+  // ONNX Runtime's packed q|k|v node (key and value empty) arrives as q [.., (H+2*Hkv)*D] and the lengths
+  // only: refused at network construction with the fix (build from the export).
+  // key/value dropped from the input list, or passed as tensors of no dimensions / no rank.
+  for (const std::optional<int32_t> key_value_rank : {std::optional<int32_t>{}, std::optional<int32_t>{0},
+                                                      std::optional<int32_t>{-1}}) {
+    ExprBuilder eb3;
+    std::vector<nvinfer1::DimsExprs> qkv = symbolic_input_shapes(c, eb3);
+    qkv[0].d[c.rank() - 1] = eb3.make_constant(int64_t{c.num_heads + 2 * c.num_kv_heads} * c.head_size);
+    if (key_value_rank) {
+      qkv[1].nbDims = qkv[2].nbDims = *key_value_rank;
+    } else {
+      qkv.erase(qkv.begin() + 1, qkv.begin() + 3);
+    }
+    const int64_t before = ctx.logger->errors();
+    const int32_t rc = build->getOutputShapes(qkv.data(), static_cast<int32_t>(qkv.size()), nullptr, 0, out, 1, eb3);
+    ctx.tally->expect(rc != 0 && ctx.logger->errors() > before &&
+                          ctx.logger->last_error().find("ONNX Runtime only") != std::string::npos,
+                      sec, "getOutputShapes must refuse the packed q|k|v form, naming the fix; got: " +
+                               ctx.logger->last_error());
+  }
 }
 
 void check_build_phase(Context& ctx, const NodeConfig& c, nvinfer1::IPluginV3* plugin, const Capabilities& caps) {

@@ -55,7 +55,7 @@ std::vector<Case> cases(Context& ctx) {
   c.push_back({"head_size 257", with("head_size", [](FieldSet& f) { f.i32("head_size", 257); }), B, "outside [1, 256]"});
   c.push_back({"head_size -64", with("head_size", [](FieldSet& f) { f.i32("head_size", -64); }), B, "outside [1, 256]"});
   c.push_back({"head_size 2^40 as kINT64", with("head_size", [](FieldSet& f) { f.i64("head_size", int64_t{1} << 40); }), B, "outside"});
-  c.push_back({"unknown backend", with("backend", [](FieldSet& f) { f.str("backend", "cudnn"); }), B, "unknown backend 'cudnn'"});
+  c.push_back({"unknown backend", with("backend", [](FieldSet& f) { f.str("backend", "turbo"); }), B, "unknown backend 'turbo'"});
   c.push_back({"unknown layout", with("layout", [](FieldSet& f) { f.str("layout", "bshd"); }), B, "unknown layout 'bshd'"});
   c.push_back({"plugin_version 2", with("plugin_version", [](FieldSet& f) { f.str("plugin_version", "2"); }), B, "plugin_version '2'"});
   c.push_back({"plugin_namespace foo", with("plugin_namespace", [](FieldSet& f) { f.str("plugin_namespace", "foo"); }), B, "plugin_namespace"});

@@ -1,15 +1,17 @@
 // run_attention_cuda: validate, choose a kernel family, launch on the caller's stream.
 //
-// The choice is table-driven: instantiations/flash_instances.inc (written by generate.py) lists every
+// The flash choice is table-driven: instantiations/flash_instances.inc (written by generate.py) lists every
 // compiled (dtype, head size) of the tensor-core kernel, so adding a head size is one line in the
-// generator and nothing here. No allocation, no host synchronisation: the only host-side CUDA calls are
-// attribute queries (cached per device) and the launch itself.
+// generator and nothing here. No host synchronisation: the only host-side CUDA calls are attribute queries
+// (cached per device) and the launches. The flash and reference families allocate nothing; cuDNN takes
+// its small scratch from the stream-ordered allocator (cudnn/cudnn_attention.cc).
 #include <cuda_runtime.h>
 
 #include <atomic>
 #include <cstdint>
 #include <string>
 
+#include "cudnn/cudnn_attention.h"
 #include "encexport/params.h"
 #include "launchers.h"
 
@@ -21,26 +23,50 @@ using FlashLauncher = cudaError_t (*)(const AttentionParams&, cudaStream_t);
 struct FlashInstance {
   DType dtype;
   int head_size;
+  int row_blocks;  // m16 row blocks per warp: 2 = 128-row tiles, 1 = 64-row tiles
   FlashLauncher launch;
 };
 
 constexpr FlashInstance kFlashInstances[] = {
-#define ENCEXPORT_FLASH_INSTANCE(Element, dtype_enum, head_dim) \
-  {dtype_enum, head_dim, &kernels::launch_flash<Element, head_dim>},
+#define ENCEXPORT_FLASH_INSTANCE(Element, dtype_enum, head_dim, rows) \
+  {dtype_enum, head_dim, rows, &kernels::launch_flash<Element, head_dim, rows>},
 #include "instantiations/flash_instances.inc"
 #undef ENCEXPORT_FLASH_INSTANCE
 };
 
-const FlashInstance* find_flash_instance(DType dtype, int head_size) {
-  for (const FlashInstance& f : kFlashInstances)
-    if (f.dtype == dtype && f.head_size == head_size) return &f;
-  return nullptr;
+// Sequences at most this long on average run the 64-row tiling: a 128-row tile would leave most of its
+// rows (and its registers, hence resident CTAs) idle. Longer ones keep 128 rows for the halved
+// shared-memory traffic per MMA. The benchmark times both tilings per shape against this rule.
+constexpr int64_t kShortTileMaxMeanLength = 128;
+
+std::atomic<int> g_forced_row_blocks{0};  // testing::force_flash_row_blocks; 0 = the rule above
+
+int64_t mean_sequence_length(const AttentionParams& p) {
+  if (p.layout == Layout::kPadded) return p.seq_len;
+  return p.batch > 0 ? p.total_tokens / p.batch : 0;
+}
+
+// Any instance for (dtype, head size): preferring `row_blocks` when it is compiled.
+const FlashInstance* find_flash_instance(DType dtype, int head_size, int row_blocks = 0) {
+  const FlashInstance* any = nullptr;
+  for (const FlashInstance& f : kFlashInstances) {
+    if (f.dtype != dtype || f.head_size != head_size) continue;
+    if (f.row_blocks == row_blocks) return &f;
+    if (any == nullptr || f.row_blocks > any->row_blocks) any = &f;  // default: the long tiling
+  }
+  return any;
+}
+
+const FlashInstance* choose_flash_instance(const AttentionParams& p) {
+  int rows = g_forced_row_blocks.load(std::memory_order_relaxed);
+  if (rows == 0) rows = mean_sequence_length(p) <= kShortTileMaxMeanLength ? 1 : 2;
+  return find_flash_instance(p.dtype, p.head_size, rows);
 }
 
 std::string flash_head_sizes() {
   std::string s;
   for (const FlashInstance& f : kFlashInstances) {
-    if (f.dtype != DType::kFloat16) continue;
+    if (f.dtype != DType::kFloat16 || f.row_blocks != find_flash_instance(f.dtype, f.head_size)->row_blocks) continue;
     if (!s.empty()) s += ", ";
     s += std::to_string(f.head_size);
   }
@@ -89,14 +115,39 @@ Status cuda_status(cudaError_t e, const char* what) {
                        cudaGetErrorName(e) + " (" + cudaGetErrorString(e) + ")");
 }
 
-}  // namespace
+// Where `auto` prefers cuDNN over flash, given that both can run p. cuDNN's Hopper engines (wgmma + TMA)
+// reach about twice flash's tensor-core rate once there is enough work per (sequence, head); with the
+// padding mask that real batches need, its engine and per-call costs make it slower than flash up to
+// S = 257 (ViT-L) and faster from S = 512 on the H100 (docs/performance.md; the benchmark checks this
+// rule against both families forced).
+constexpr int kCudnnMinSeqLen = 384;
 
-Backend resolve_backend_cuda(const AttentionParams& p) {
-  if (p.backend == Backend::kReference || p.backend == Backend::kFlash) return p.backend;
+bool cudnn_preferred(const AttentionParams& p) {
+  return p.layout == Layout::kPadded && p.seq_len >= kCudnnMinSeqLen && current_device_major() >= 9;
+}
+
+Backend fallback_of_flash(const AttentionParams& p) {
   return flash_refusal(p).empty() ? Backend::kFlash : Backend::kReference;
 }
 
-Status run_attention_cuda(const AttentionParams& p, void* stream_ptr) {
+Status launch(Backend backend, const AttentionParams& p, cudaStream_t stream) {
+  if (backend == Backend::kFlash) return cuda_status(choose_flash_instance(p)->launch(p, stream), "flash");
+  return cuda_status(kernels::launch_reference(p, stream), "reference");
+}
+
+}  // namespace
+
+namespace testing {
+void force_flash_row_blocks(int row_blocks) { g_forced_row_blocks.store(row_blocks, std::memory_order_relaxed); }
+}  // namespace testing
+
+Backend resolve_backend_cuda(const AttentionParams& p) {
+  if (p.backend != Backend::kAuto) return p.backend;
+  if (cudnn_preferred(p) && cudnn::refusal(p).empty()) return Backend::kCudnn;
+  return fallback_of_flash(p);
+}
+
+Status run_attention_cuda(const AttentionParams& p, void* stream_ptr, Backend* used) {
   Status s = validate(p);
   if (!s) return s;
   auto stream = static_cast<cudaStream_t>(stream_ptr);
@@ -108,14 +159,26 @@ Status run_attention_cuda(const AttentionParams& p, void* stream_ptr) {
     if (!why.empty())
       return Status::Error("EncoderOnlyAttention: backend 'flash' does not support " + why +
                            "; use backend 'auto' (falls back to 'reference') or 'reference'");
+  } else if (backend == Backend::kCudnn) {
+    const std::string why = cudnn::refusal(p);
+    if (!why.empty())
+      return Status::Error("EncoderOnlyAttention: backend 'cudnn' does not support " + why +
+                           "; use backend 'auto' (falls back to 'flash') or 'flash'");
   } else if (backend == Backend::kAuto) {
     backend = resolve_backend_cuda(p);
   }
+  if (used) *used = backend;
   if (empty) return Status::Ok();
 
-  if (backend == Backend::kFlash)
-    return cuda_status(find_flash_instance(p.dtype, p.head_size)->launch(p, stream), "flash");
-  return cuda_status(kernels::launch_reference(p, stream), "reference");
+  if (backend == Backend::kCudnn) {
+    bool unsupported = false;
+    s = cudnn::run(p, stream, &unsupported);
+    // `auto` asked cuDNN first; a shape cuDNN rejects (its own support check, cached) runs on flash.
+    if (s || !unsupported || p.backend != Backend::kAuto) return s;
+    backend = fallback_of_flash(p);
+    if (used) *used = backend;
+  }
+  return launch(backend, p, stream);
 }
 
 }  // namespace encexport

@@ -24,15 +24,22 @@
 
 namespace encexport::kernels {
 
-template <int kHeadDim>
+// m16 row blocks per warp in the long-sequence tiling. Every K/V fragment a warp loads by ldmatrix feeds
+// that many MMAs, so two blocks halve the shared-memory traffic per MMA, which is what limits mma.sync at
+// long sequences. Above D=128 the two blocks' fp32 accumulators (D fp32 registers per thread) no longer
+// fit next to S.
+constexpr int long_row_blocks(int head_dim) { return head_dim <= 128 ? 2 : 1; }
+
+// kRowBlocks = 1 is the short-sequence tiling: 64 query rows per CTA instead of 128, about half the
+// registers per thread (so twice the resident CTAs per SM) and half the rows wasted on a short sequence's
+// last tile -- what ragged batches of ~64-token sequences need (dispatch.cu picks it by mean length).
+template <int kHeadDim, int kRowBlocks = long_row_blocks(kHeadDim)>
 struct FlashTiling {
   static_assert(kHeadDim % 16 == 0 && kHeadDim <= 256, "head size must be a multiple of 16, at most 256");
+  static_assert(kRowBlocks == 1 || kRowBlocks == 2, "one or two m16 row blocks per warp");
   static constexpr int kWarps = 4;
   static constexpr int kThreads = kWarps * 32;
-  // m16 row blocks per warp. Every K/V fragment a warp loads by ldmatrix feeds kMBlocks MMAs, so two
-  // blocks halve the shared-memory traffic per MMA, which is what limits mma.sync here. Above D=128 the
-  // two blocks' fp32 accumulators (D fp32 registers per thread) no longer fit next to S.
-  static constexpr int kMBlocks = kHeadDim <= 128 ? 2 : 1;
+  static constexpr int kMBlocks = kRowBlocks;
   static constexpr int kWarpRows = 16 * kMBlocks;
   // 64 or 128 query rows per CTA: encoder sequences are short (128-512 typical), so larger tiles would
   // leave CTAs mostly empty and too few of them to fill 132 SMs at small batch sizes.
@@ -54,9 +61,9 @@ struct FlashArgs : TokenTensors {
   float scale_log2;                                // scale * log2(e): softmax runs on exp2
 };
 
-template <typename T, int kHeadDim>
+template <typename T, int kHeadDim, int kRowBlocks>
 constexpr size_t flash_smem_bytes() {
-  using Tile = FlashTiling<kHeadDim>;
+  using Tile = FlashTiling<kHeadDim, kRowBlocks>;
   return static_cast<size_t>(Tile::kBlockM + 4 * Tile::kBlockN) * Tile::kSmemStride * sizeof(T);
 }
 
@@ -88,11 +95,11 @@ __device__ __forceinline__ void store_zero_rows(T* out, int64_t row_stride, int 
   }
 }
 
-template <typename T, int kHeadDim>
-__global__ void __launch_bounds__(FlashTiling<kHeadDim>::kThreads)
+template <typename T, int kHeadDim, int kRowBlocks>
+__global__ void __launch_bounds__(FlashTiling<kHeadDim, kRowBlocks>::kThreads)
     flash_attention_kernel(const FlashArgs args) {
 #if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
-  using Tile = FlashTiling<kHeadDim>;
+  using Tile = FlashTiling<kHeadDim, kRowBlocks>;
   constexpr int kM = Tile::kBlockM, kN = Tile::kBlockN, kS = Tile::kSmemStride;
   constexpr int kKSteps = kHeadDim / 16;  // k-steps of Q·Kᵀ
   constexpr int kSTiles = kN / 8;         // n8 tiles of S per warp
@@ -311,9 +318,9 @@ __global__ void __launch_bounds__(FlashTiling<kHeadDim>::kThreads)
 #endif
 }
 
-template <typename T, int kHeadDim>
+template <typename T, int kHeadDim, int kRowBlocks>
 cudaError_t launch_flash(const AttentionParams& p, cudaStream_t stream) {
-  using Tile = FlashTiling<kHeadDim>;
+  using Tile = FlashTiling<kHeadDim, kRowBlocks>;
   FlashArgs a;
   static_cast<TokenTensors&>(a) = token_tensors(p);
   a.tiles_per_sequence = (p.seq_len + Tile::kBlockM - 1) / Tile::kBlockM;
@@ -325,8 +332,8 @@ cudaError_t launch_flash(const AttentionParams& p, cudaStream_t stream) {
   if (ctas <= 0) return cudaSuccess;
   if (ctas > 0x7fffffff || p.num_heads > 65535) return cudaErrorInvalidConfiguration;
 
-  constexpr size_t smem = flash_smem_bytes<T, kHeadDim>();
-  auto kernel = flash_attention_kernel<T, kHeadDim>;
+  constexpr size_t smem = flash_smem_bytes<T, kHeadDim, kRowBlocks>();
+  auto kernel = flash_attention_kernel<T, kHeadDim, kRowBlocks>;
   // Above 48 KB a kernel must opt in; setting the attribute is a host-side call with no device sync.
   if (smem > 48 * 1024) {
     const cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, static_cast<int>(smem));

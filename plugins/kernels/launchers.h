@@ -14,10 +14,17 @@ namespace encexport::kernels {
 // Reference family: CUDA cores, fp32 accumulation, every dtype, every head size <= kMaxHeadSize.
 cudaError_t launch_reference(const AttentionParams& p, cudaStream_t stream);
 
-// Flash family: tensor cores (mma.sync m16n8k16), Element = __half or __nv_bfloat16, head size kHeadDim.
+// Flash family: tensor cores (mma.sync m16n8k16), Element = __half or __nv_bfloat16, head size kHeadDim,
+// kRowBlocks m16 row blocks per warp (2: 128-row tiles for long sequences, 1: 64-row tiles for short ones).
 // Preconditions checked by the dispatcher: head_size == kHeadDim, 16-byte aligned pointers, row strides a
 // multiple of 8 elements, compute capability >= 8.0, batch > 0 and total_tokens > 0.
-template <typename Element, int kHeadDim>
+template <typename Element, int kHeadDim, int kRowBlocks>
 cudaError_t launch_flash(const AttentionParams& p, cudaStream_t stream);
 
 }  // namespace encexport::kernels
+
+namespace encexport::testing {
+// Benchmarks and tests only: force the flash tiling (1 = 64-row, 2 = 128-row tiles where compiled; 0 = the
+// dispatcher's rule). Process-wide.
+void force_flash_row_blocks(int row_blocks);
+}  // namespace encexport::testing

@@ -117,6 +117,42 @@ Status read_positive_int(const OrtApi& api, const OrtKernelInfo* info, const cha
   return Status::Ok();
 }
 
+// Shapes of the separate form: query [.., H*D], key and value [.., Hkv*D], one token set.
+Status check_separate_qkv(const NodeAttributes& a, const InputShapes& in, size_t rank, const char* layout_shape) {
+  const int64_t q_width = static_cast<int64_t>(a.num_heads) * a.head_size;
+  const int64_t kv_width = static_cast<int64_t>(a.num_kv_heads) * a.head_size;
+  const std::pair<const char*, const std::vector<int64_t>*> named[] = {{"key", &in.k}, {"value", &in.v}};
+  for (const auto& [name, shape] : named) {
+    if (shape->size() != rank)
+      return err(std::string(name) + " has shape " + shape_str(*shape) + "; the " + to_string(a.layout) +
+                 " layout expects rank " + std::to_string(rank) + " " + layout_shape);
+  }
+  if (in.q.back() != q_width)
+    return err("query's last dimension is " + std::to_string(in.q.back()) + " but num_heads*head_size = " +
+               std::to_string(q_width));
+  if (in.k.back() != kv_width || in.v.back() != kv_width)
+    return err("key/value last dimensions " + shape_str(in.k) + " / " + shape_str(in.v) +
+               " must equal num_kv_heads*head_size = " + std::to_string(kv_width));
+  for (size_t d = 0; d + 1 < rank; ++d) {
+    if (in.k[d] != in.q[d] || in.v[d] != in.q[d])
+      return err("query " + shape_str(in.q) + ", key " + shape_str(in.k) + " and value " + shape_str(in.v) +
+                 " must agree on every dimension but the last (encoder self-attention: one token set)");
+  }
+  return Status::Ok();
+}
+
+// The packed q|k|v form: key and value empty, query rows [q | k | v] of (H + 2*Hkv)*D elements.
+Status check_packed_qkv(const NodeAttributes& a, const InputShapes& in) {
+  const int64_t qkv_width = packed_value_offset(a) + static_cast<int64_t>(a.num_kv_heads) * a.head_size;
+  if (in.q.back() != qkv_width)
+    return err("query's last dimension is " + std::to_string(in.q.back()) +
+               ", but with key and value empty the query holds packed q|k|v rows of (num_heads + 2*num_kv_heads)"
+               "*head_size = (" + std::to_string(a.num_heads) + " + 2*" + std::to_string(a.num_kv_heads) + ")*" +
+               std::to_string(a.head_size) + " = " + std::to_string(qkv_width) +
+               " elements; fix num_heads/num_kv_heads/head_size, or pass key and value as separate inputs");
+  return Status::Ok();
+}
+
 }  // namespace
 
 Status read_node_attributes(const OrtApi& api, const OrtKernelInfo* info, NodeAttributes* a) {
@@ -152,28 +188,18 @@ Status read_node_attributes(const OrtApi& api, const OrtKernelInfo* info, NodeAt
 }
 
 Status make_params(const NodeAttributes& a, const InputShapes& in, AttentionParams* p) {
-  const int64_t q_width = static_cast<int64_t>(a.num_heads) * a.head_size;
-  const int64_t kv_width = static_cast<int64_t>(a.num_kv_heads) * a.head_size;
   const size_t rank = a.layout == Layout::kPadded ? 3 : 2;
   const char* layout_shape = a.layout == Layout::kPadded ? "[batch, seq, heads*head_size]" : "[tokens, heads*head_size]";
-  const std::pair<const char*, const std::vector<int64_t>*> named[] = {{"query", &in.q}, {"key", &in.k}, {"value", &in.v}};
-  for (const auto& [name, shape] : named) {
-    if (shape->size() != rank)
-      return err(std::string(name) + " has shape " + shape_str(*shape) + "; the " + to_string(a.layout) +
-                 " layout expects rank " + std::to_string(rank) + " " + layout_shape);
-  }
-  if (in.q.back() != q_width)
-    return err("query's last dimension is " + std::to_string(in.q.back()) + " but num_heads*head_size = " +
-               std::to_string(q_width));
-  if (in.k.back() != kv_width || in.v.back() != kv_width)
-    return err("key/value last dimensions " + shape_str(in.k) + " / " + shape_str(in.v) +
-               " must equal num_kv_heads*head_size = " + std::to_string(kv_width));
-  for (size_t d = 0; d + 1 < rank; ++d) {
-    if (in.k[d] != in.q[d] || in.v[d] != in.q[d])
-      return err("query " + shape_str(in.q) + ", key " + shape_str(in.k) + " and value " + shape_str(in.v) +
-                 " must agree on every dimension but the last (encoder self-attention: one token set)");
-  }
+  if (in.has_key != in.has_value)
+    return err(std::string("only ") + (in.has_key ? "key" : "value") +
+               " is given; pass both key and value (separate q, k, v), or neither (query holding packed q|k|v rows)");
+  if (in.q.size() != rank)
+    return err("query has shape " + shape_str(in.q) + "; the " + to_string(a.layout) + " layout expects rank " +
+               std::to_string(rank) + " " + layout_shape + (in.packed_qkv() ? " (last dimension: packed q|k|v)" : ""));
+  if (Status s = in.packed_qkv() ? check_packed_qkv(a, in) : check_separate_qkv(a, in, rank, layout_shape); !s)
+    return s;
   apply_attributes(a, p);
+  if (in.packed_qkv()) p->q_row_stride = p->k_row_stride = p->v_row_stride = in.q.back();  // rows read in place
   if (a.layout == Layout::kPadded) {
     if (in.q[0] > INT32_MAX || in.q[1] > INT32_MAX) return err("batch or sequence length exceeds int32");
     p->batch = static_cast<int32_t>(in.q[0]);

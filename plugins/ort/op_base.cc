@@ -1,24 +1,48 @@
 #include "op_base.h"
 
 namespace encexport::ort {
+namespace {
+
+size_t bytes_per_element(DType t) { return t == DType::kFloat32 ? 4 : 2; }
+
+// Input i, or a null value when the node leaves it empty ("") or omits it at the end.
+Ort::ConstValue optional_input(Ort::KernelContext& ctx, size_t i) {
+  return i < ctx.GetInputCount() ? ctx.GetInput(i) : Ort::ConstValue{nullptr};
+}
+
+bool present(const Ort::ConstValue& v) { return static_cast<const OrtValue*>(v) != nullptr; }
+
+std::vector<int64_t> shape_of(const Ort::ConstValue& v) { return v.GetTensorTypeAndShapeInfo().GetShape(); }
+
+}  // namespace
 
 Status bind_call(Ort::KernelContext& ctx, const NodeAttributes& a, DType dtype, AttentionParams* p) {
   InputShapes shapes;
-  Ort::ConstValue q = ctx.GetInput(0), k = ctx.GetInput(1), v = ctx.GetInput(2);
-  shapes.q = q.GetTensorTypeAndShapeInfo().GetShape();
-  shapes.k = k.GetTensorTypeAndShapeInfo().GetShape();
-  shapes.v = v.GetTensorTypeAndShapeInfo().GetShape();
-  Ort::ConstValue lengths{nullptr};
-  if (ctx.GetInputCount() > 3) lengths = ctx.GetInput(3);
-  shapes.has_lengths = static_cast<const OrtValue*>(lengths) != nullptr;
-  if (shapes.has_lengths) shapes.lengths = lengths.GetTensorTypeAndShapeInfo().GetShape();
+  Ort::ConstValue q = ctx.GetInput(0), k = optional_input(ctx, 1), v = optional_input(ctx, 2);
+  Ort::ConstValue lengths = optional_input(ctx, 3);
+  shapes.q = shape_of(q);
+  shapes.has_key = present(k);
+  shapes.has_value = present(v);
+  shapes.has_lengths = present(lengths);
+  if (shapes.has_key) shapes.k = shape_of(k);
+  if (shapes.has_value) shapes.v = shape_of(v);
+  if (shapes.has_lengths) shapes.lengths = shape_of(lengths);
 
   if (Status s = make_params(a, shapes, p); !s) return s;
   p->dtype = dtype;
-  Ort::UnownedValue out = ctx.GetOutput(0, shapes.q);
+  std::vector<int64_t> out_shape = shapes.q;
+  out_shape.back() = static_cast<int64_t>(a.num_heads) * a.head_size;  // packed q|k|v rows in, q-wide rows out
+  Ort::UnownedValue out = ctx.GetOutput(0, out_shape);
   p->q = q.GetTensorRawData();
-  p->k = k.GetTensorRawData();
-  p->v = v.GetTensorRawData();
+  if (shapes.packed_qkv()) {
+    // k and v are column ranges of query's rows; the kernels read them with query's row stride.
+    const auto* row = static_cast<const char*>(p->q);
+    p->k = row ? row + packed_key_offset(a) * bytes_per_element(dtype) : nullptr;
+    p->v = row ? row + packed_value_offset(a) * bytes_per_element(dtype) : nullptr;
+  } else {
+    p->k = k.GetTensorRawData();
+    p->v = v.GetTensorRawData();
+  }
   p->out = out.GetTensorMutableRawData();
   if (shapes.has_lengths) {
     const auto* lens = static_cast<const int32_t*>(lengths.GetTensorRawData());

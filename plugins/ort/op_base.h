@@ -19,7 +19,8 @@ inline DType to_dtype(ONNXTensorElementDataType t) {
 }
 
 // Reads the inputs of one call, validates them against the attributes, allocates the output through ORT
-// and fills p with the data pointers. Returns an error status (never throws).
+// and fills p with the data pointers (k and v inside query's rows for the packed q|k|v form: no copy).
+// Returns an error status (never throws).
 Status bind_call(Ort::KernelContext& ctx, const NodeAttributes& a, DType dtype, AttentionParams* p);
 
 // Runs body() and converts any exception (ORT's C++ wrappers throw) into an OrtStatus: nothing may unwind
@@ -67,12 +68,13 @@ struct AttentionOp : Ort::CustomOpBase<AttentionOp<Kernel>, Kernel, /*WithStatus
   const char* GetName() const { return kOpType; }
   const char* GetExecutionProviderType() const { return ep_; }
 
-  // Inputs: query, key, value, then seq_lens (padded, optional) or cu_seqlens (packed, required).
+  // Inputs: query, key, value, then seq_lens (padded, optional) or cu_seqlens (packed, required). key and value
+  // are optional for ORT so that the packed q|k|v form (both empty) resolves; bind_call checks the combination.
   size_t GetInputTypeCount() const { return 4; }
   ONNXTensorElementDataType GetInputType(size_t i) const { return i == 3 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32 : type_; }
   OrtCustomOpInputOutputCharacteristic GetInputCharacteristic(size_t i) const {
-    return i == 3 ? OrtCustomOpInputOutputCharacteristic::INPUT_OUTPUT_OPTIONAL
-                  : OrtCustomOpInputOutputCharacteristic::INPUT_OUTPUT_REQUIRED;
+    return i == 0 ? OrtCustomOpInputOutputCharacteristic::INPUT_OUTPUT_REQUIRED
+                  : OrtCustomOpInputOutputCharacteristic::INPUT_OUTPUT_OPTIONAL;
   }
   size_t GetOutputTypeCount() const { return 1; }
   ONNXTensorElementDataType GetOutputType(size_t) const { return type_; }

@@ -181,8 +181,9 @@ int32_t EncoderOnlyAttentionPlugin::getOutputShapes(const nvinfer1::DimsExprs* i
     // Fail at network construction when the shapes are already known to be wrong (constant dims).
     nvinfer1::Dims known[4];
     for (int32_t i = 0; i < nb_inputs; ++i) {
-      known[i].nbDims = inputs[i].nbDims;
-      if (known[i].nbDims < 0 || known[i].nbDims > nvinfer1::Dims::MAX_DIMS) return -1;
+      // No rank (an input left empty in ONNX, TensorRT's null tensor) is refused below with a message.
+      known[i].nbDims = inputs[i].nbDims < 0 ? 0 : inputs[i].nbDims;
+      if (known[i].nbDims > nvinfer1::Dims::MAX_DIMS) return -1;
       for (int32_t d = 0; d < inputs[i].nbDims; ++d)
         known[i].d[d] = inputs[i].d[d]->isConstant() ? inputs[i].d[d]->getConstantValue() : -1;
     }

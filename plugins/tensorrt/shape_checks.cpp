@@ -33,14 +33,23 @@ Status check_rank_and_values(const nvinfer1::Dims& d, int32_t rank, const char* 
   return Status::Ok();
 }
 
+// ONNX Runtime's packed q|k|v node (key and value left empty, docs/onnx-contract.md) reaches TensorRT without
+// key and value. The kernels could read it in place, but that form only comes out of encexport's ONNX Runtime
+// optimizer, whose graphs TensorRT cannot parse anyway; the engine is built from the export instead.
+constexpr const char* kPackedQkvIsOrtOnly =
+    "; a node with empty key and value inputs (the packed q|k|v form of docs/onnx-contract.md) runs in ONNX Runtime "
+    "only: build the TensorRT engine from the exported model, whose attention nodes take q, k and v separately, "
+    "not from the ONNX Runtime-optimized one";
+
 }  // namespace
 
 Status check_input_count(const AttentionAttributes& a, int32_t nb_inputs, int32_t nb_outputs) {
   if (nb_outputs != 1) return fail("expects exactly 1 output, got ", nb_outputs);
+  const char* hint = nb_inputs < 3 ? kPackedQkvIsOrtOnly : "";
   if (a.layout == Layout::kPadded && (nb_inputs < 3 || nb_inputs > 4))
-    return fail("padded layout takes q, k, v and optional seq_lens (3 or 4 inputs), got ", nb_inputs);
+    return fail("padded layout takes q, k, v and optional seq_lens (3 or 4 inputs), got ", nb_inputs, hint);
   if (a.layout == Layout::kPacked && nb_inputs != 4)
-    return fail("packed layout takes q, k, v and cu_seqlens (4 inputs), got ", nb_inputs);
+    return fail("packed layout takes q, k, v and cu_seqlens (4 inputs), got ", nb_inputs, hint);
   return Status::Ok();
 }
 
@@ -49,6 +58,8 @@ Status check_input_shapes(const AttentionAttributes& a, const nvinfer1::Dims* di
   if (Status s = check_input_count(a, nb_inputs, 1); !s) return s;
   const bool padded = a.layout == Layout::kPadded;
   const int32_t rank = padded ? 3 : 2;
+  for (int32_t i = 1; i < 3; ++i)
+    if (dims[i].nbDims <= 0) return fail(kInputNames[i], " has no dimensions", kPackedQkvIsOrtOnly);
   for (int32_t i = 0; i < 3; ++i)
     if (Status s = check_rank_and_values(dims[i], rank, kInputNames[i], allow_unknown); !s) return s;
 

@@ -88,6 +88,8 @@ def test_backend_wrapper_is_encoder_only():
     (dict(head_size=300), "head_size 300"),
     (dict(backend="nope"), "unknown attention backend"),
     (dict(backend="flash", dtype=torch.float32), "FLASH supports dtypes"),
+    (dict(backend="cudnn", dtype=torch.float16, layout="packed"), "padded layout only"),
+    (dict(backend="cudnn", dtype=torch.float16, head_size=20), "CUDNN supports head sizes"),
     (dict(layout="ragged"), "unknown layout"),
     (dict(per_layer_sliding_window=128), "not supported"),
 ])

@@ -57,3 +57,18 @@ def ort_cuda(cuda):
     except FileNotFoundError as e:
         pytest.skip(str(e))
     return ort, eort
+
+
+@pytest.fixture(scope="session")
+def cudnn_available(testapi):
+    """Skip when the library has no usable cuDNN backend (built without its headers, or no libcudnn here);
+    ENCEXPORT_REQUIRE_CUDNN=1 (scripts/gpu_check.sh) turns that skip into a failure."""
+    import torch
+
+    q = torch.zeros(1, 16, 64, device="cuda", dtype=torch.float16)
+    try:
+        testapi.attention(q, q, q, None, num_heads=1, num_kv_heads=1, head_size=64, scale=1.0, backend="cudnn")
+    except RuntimeError as e:
+        if os.environ.get("ENCEXPORT_REQUIRE_CUDNN") == "1":
+            pytest.fail(f"cuDNN backend required but unavailable: {e}")
+        pytest.skip(str(e))

@@ -27,6 +27,7 @@ pytestmark = pytest.mark.gpu
 
 FLASH_HEAD_SIZES = [16, 32, 48, 64, 80, 96, 128, 160, 192, 224, 256]
 REFERENCE_ONLY_HEAD_SIZES = [1, 8, 24, 40, 72, 100, 200, 255]
+CUDNN_HEAD_SIZES = [32, 64, 96, 128, 256]
 TOLERANCE = {torch.float16: (1e-2, 1e-2), torch.bfloat16: (4e-2, 2e-2), torch.float32: (1e-4, 1e-4)}
 SEQ_CHOICES = [1, 2, 7, 16, 63, 64, 65, 100, 127, 128, 129, 200, 257, 384, 512, 777, 1024, 2048, 4096]
 BATCH_CHOICES = [1, 2, 3, 5, 8, 16, 32, 64]
@@ -64,6 +65,9 @@ def _grid() -> list[dict]:
             cases.append(_make_case(rng, d, dtype, rng.choice(["padded", "packed"]), "reference"))
     for d, dtype in ((64, torch.float16), (100, torch.float16), (64, torch.float32), (128, torch.bfloat16)):
         cases.append(_make_case(rng, d, dtype, rng.choice(["padded", "packed"]), "auto"))
+    for d in CUDNN_HEAD_SIZES:  # cuDNN takes the padded layout only
+        for dtype in (torch.float16, torch.bfloat16):
+            cases.append(_make_case(rng, d, dtype, "padded", "cudnn", long=d == 64))
     return cases
 
 
@@ -97,7 +101,9 @@ def _run_case(c: dict, testapi, device):
 
 
 @pytest.mark.parametrize("case", GRID, ids=[_case_id(c) for c in GRID])
-def test_kernel_matches_sdpa(case, testapi, cuda, record):
+def test_kernel_matches_sdpa(case, testapi, cuda, record, request):
+    if case["backend"] == "cudnn":
+        request.getfixturevalue("cudnn_available")
     out, ref, used = _run_case(case, testapi, cuda)
     atol, rtol = TOLERANCE[case["dtype"]]
     config = {k: (str(v) if k == "dtype" else v) for k, v in case.items() if k != "lens"}
@@ -114,6 +120,22 @@ def test_kernel_matches_sdpa(case, testapi, cuda, record):
         assert used == case["backend"], f"{config}: dispatcher ran {used}"
     assert padded_rows_zero, f"{config}: padded query rows are not exact zeros"
     assert within, f"{config}: max abs error {max_abs:.3g} (rel {max_rel:.3g}) > atol {atol} + rtol {rtol}"
+
+
+# Both flash tilings (64- and 128-row query tiles) for every head size that has two: the grid above runs
+# the one the dispatcher picks for its mean length; here the same cases run with each forced.
+TILING_CASES = [(c, rows) for c in GRID if c["backend"] == "flash" and c["head_size"] <= 128 for rows in (1, 2)]
+
+
+@pytest.mark.parametrize("case,rows", TILING_CASES, ids=[f"m{64 * r}-{_case_id(c)}" for c, r in TILING_CASES])
+def test_each_flash_tiling_matches_sdpa(case, rows, testapi, cuda):
+    with testapi.flash_tiling(rows):
+        out, ref, used = _run_case(case, testapi, cuda)
+    atol, rtol = TOLERANCE[case["dtype"]]
+    valid = torch.arange(case["seq"], device=cuda)[None, :] < torch.tensor(case["lens"], device=cuda)[:, None]
+    assert used == "flash"
+    assert bool((out[~valid] == 0).all()), "padded query rows are not exact zeros"
+    assert bool(((out.float() - ref).abs() <= atol + rtol * ref.abs()).all())
 
 
 @pytest.mark.parametrize("dtype,head_size,expect", [
@@ -162,3 +184,36 @@ def test_malformed_cu_seqlens_never_fault(backend, testapi, cuda):
         testapi.attention(q, kv, kv, cu_t, num_heads=2, num_kv_heads=1, head_size=64, scale=0.125, layout="packed",
                           backend=backend)
         torch.cuda.synchronize()  # a fault would raise here
+
+
+def test_auto_picks_cudnn_for_long_padded_batches(testapi, cuda, cudnn_available):
+    q = torch.randn(2, 512, 4 * 64, device=cuda, dtype=torch.float16)
+    lens = torch.tensor([512, 300], dtype=torch.int32, device=cuda)
+    _, used = testapi.attention(q, q.clone(), q.clone(), lens, num_heads=4, num_kv_heads=4, head_size=64, scale=0.125)
+    assert used == "cudnn"
+
+
+@pytest.mark.parametrize("lens", [[0, 0], [999, -5], [2**31 - 1, 3]])
+def test_cudnn_out_of_range_lengths_are_clamped(lens, testapi, cuda, cudnn_available):
+    # The CUDA path cannot validate device lengths without a host sync: like flash, cuDNN sees them clamped
+    # to [0, S], never reads past the tensors, and rows past the clamped length are zeros.
+    s, h, d = 384, 2, 64
+    q = torch.randn(2, s, h * d, device=cuda, dtype=torch.bfloat16)
+    clamped = [min(max(n, 0), s) for n in lens]
+    out, used = testapi.attention(q, q.clone(), q.clone(), torch.tensor(lens, dtype=torch.int32, device=cuda),
+                                  num_heads=h, num_kv_heads=h, head_size=d, scale=0.125, backend="cudnn",
+                                  out=torch.full_like(q, float("nan")))
+    torch.cuda.synchronize()
+    ref = sdpa_padded(q, q, q, clamped, h, h, d, 0.125)
+    valid = torch.arange(s, device=cuda)[None, :] < torch.tensor(clamped, device=cuda)[:, None]
+    assert used == "cudnn" and bool((out[~valid] == 0).all())
+    assert bool(((out.float() - ref).abs()[valid] <= 4e-2 + 2e-2 * ref.abs()[valid]).all())
+
+
+def test_cudnn_refuses_packed_layout_with_the_fix(testapi, cuda):
+    q = torch.randn(10, 64, device=cuda, dtype=torch.float16)
+    cu = torch.tensor([0, 4, 10], dtype=torch.int32, device=cuda)
+    with pytest.raises(RuntimeError) as e:
+        testapi.attention(q, q, q, cu, num_heads=1, num_kv_heads=1, head_size=64, scale=1.0, layout="packed",
+                          backend="cudnn")
+    assert "padded" in str(e.value) and "'auto'" in str(e.value), str(e.value)

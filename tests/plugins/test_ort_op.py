@@ -70,6 +70,7 @@ def test_empty_batch_and_zero_lengths(ort_library):
     (dict(num_heads=0), "outside"),
     (dict(num_heads="four"), "num_heads"),
     (dict(backend="flash"), "CUDAExecutionProvider"),
+    (dict(backend="cudnn"), "CUDAExecutionProvider"),
 ])
 def test_malformed_node_is_refused(attrs, match, ort_library):
     attrs.pop("layout_override", None)

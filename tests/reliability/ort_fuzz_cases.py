@@ -203,7 +203,7 @@ def bad_attribute_value(rng):
         attrs["causal"] = ("INT", int(rng.choice([1, -1, 2, INT32_MAX, -2**63, 2**63 - 1])))
         kw = ("causal", "encoder-only")
     elif which == "backend":
-        attrs["backend"] = ("STRING", str(rng.choice(["turbo", "", "AUTO", "Flash", "reference ", "cudnn"])))
+        attrs["backend"] = ("STRING", str(rng.choice(["turbo", "", "AUTO", "Flash", "reference ", "CUDNN"])))
         kw = ("unknown backend",)
     elif which == "layout":
         attrs["layout"] = ("STRING", str(rng.choice(["ragged", "", "PADDED", "bshd", "packed\0x"])))
@@ -376,9 +376,9 @@ def wrong_arity(rng):
         case.extra_inputs = 1
         case.arrays = arrays[:3] + [arrays[3] if arrays[3] is not None else np.ones(arrays[0].shape[0], np.int32)]
         case.keywords = ("encexport::encoderonlyattention", "input size 5")
-    elif which == "two_inputs":
+    elif which == "two_inputs":  # query and key: key/value are optional only together (packed q|k|v form)
         case.arrays = arrays[:2]
-        case.keywords = ("input size 2", "min=3")
+        case.keywords = ("only key is given", "pass both key and value")
     else:
         case.outputs = 2
         case.keywords = ("encexport::encoderonlyattention", "output size 2")

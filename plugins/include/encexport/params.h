@@ -28,6 +28,7 @@ enum class Backend : int32_t {
   kAuto = 0,
   kReference = 1,  // exact math, CUDA cores (GPU) / plain loops (CPU): every dtype, every head size <= 256
   kFlash = 2,      // tensor-core online-softmax kernel (mma.sync), fp16/bf16, the head sizes in kernels/
+  kCudnn = 3,      // cuDNN's fused attention (graph API), loaded at run time; padded layout, fp16/bf16
 };
 
 const char* to_string(DType);
@@ -107,9 +108,10 @@ Status validate_lengths_host(const AttentionParams& p);
 // CPU path: exact fp32-accumulating math on host pointers (validate + validate_lengths_host first).
 Status run_attention_cpu(const AttentionParams& p);
 
-// CUDA path, on `stream` (a cudaStream_t), no host synchronisation, no allocation.
+// CUDA path, on `stream` (a cudaStream_t), no host synchronisation. `used` (optional) receives the kernel
+// family that ran. The flash/reference kernels allocate nothing; cuDNN's scratch is stream-ordered.
 // Defined only when the library is built with CUDA (ENCEXPORT_WITH_CUDA).
-Status run_attention_cuda(const AttentionParams& p, void* stream);
+Status run_attention_cuda(const AttentionParams& p, void* stream, Backend* used = nullptr);
 // Which kernel family the dispatcher will run for p on the current device (resolves kAuto).
 Backend resolve_backend_cuda(const AttentionParams& p);
 

@@ -3,6 +3,7 @@
 // same path, without ONNX Runtime in between.
 #include <cstring>
 
+#include "../launchers.h"
 #include "encexport/params.h"
 
 namespace {
@@ -41,9 +42,15 @@ extern "C" __attribute__((visibility("default"))) int encexport_test_attention(
   set_dense_strides(p);
   Status s = validate(p);
   if (s) {
-    if (backend_used) *backend_used = static_cast<int>(resolve_backend_cuda(p));
-    s = run_attention_cuda(p, stream);
+    Backend used = p.backend;
+    s = run_attention_cuda(p, stream, &used);
+    if (backend_used) *backend_used = static_cast<int>(used);
   }
   copy_message(s.message, err_buf, err_buf_len);
   return s ? 0 : 1;
+}
+
+// Benchmarks only: force the flash tiling process-wide (1: 64-row tiles, 2: 128-row tiles, 0: the rule).
+extern "C" __attribute__((visibility("default"))) void encexport_test_force_flash_rows(int row_blocks) {
+  encexport::testing::force_flash_row_blocks(row_blocks);
 }

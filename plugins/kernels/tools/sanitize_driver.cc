@@ -15,6 +15,7 @@
 #include <random>
 #include <vector>
 
+#include "../launchers.h"
 #include "encexport/params.h"
 
 using namespace encexport;
@@ -127,17 +128,21 @@ int main() {
     const auto qb = encode(q, c.dtype), kb = encode(k, c.dtype), vb = encode(v, c.dtype);
     const auto ref = run_case(c, Backend::kReference, qb, kb, vb);
     if (c.dtype == DType::kFloat32) continue;
-    const auto fl = run_case(c, Backend::kFlash, qb, kb, vb);
-    if (!c.well_formed || ref.empty() || fl.empty()) continue;
-    float worst = 0.f;
-    const size_t es = element_size(c.dtype);
-    for (int64_t i = 0; i < q_elems; ++i)
-      worst = std::fmax(worst, std::fabs(decode(&ref[i * es], c.dtype) - decode(&fl[i * es], c.dtype)));
-    ++compared;
-    if (!(worst <= 3e-2f)) {
-      std::printf("MISMATCH %s d=%d %s: max |flash - reference| = %g\n", to_string(c.dtype), c.head_size,
-                  to_string(c.layout), worst);
-      ++failures;
+    for (int rows : {1, 2}) {  // both flash tilings: 64- and 128-row query tiles
+      testing::force_flash_row_blocks(rows);
+      const auto fl = run_case(c, Backend::kFlash, qb, kb, vb);
+      testing::force_flash_row_blocks(0);
+      if (!c.well_formed || ref.empty() || fl.empty()) continue;
+      float worst = 0.f;
+      const size_t es = element_size(c.dtype);
+      for (int64_t i = 0; i < q_elems; ++i)
+        worst = std::fmax(worst, std::fabs(decode(&ref[i * es], c.dtype) - decode(&fl[i * es], c.dtype)));
+      ++compared;
+      if (!(worst <= 3e-2f)) {
+        std::printf("MISMATCH %s d=%d %s m%d: max |flash - reference| = %g\n", to_string(c.dtype), c.head_size,
+                    to_string(c.layout), 64 * rows, worst);
+        ++failures;
+      }
     }
   }
   std::printf("sanitize_driver: %zu cases, %d flash/reference comparisons, %d failures\n", cases.size(), compared,

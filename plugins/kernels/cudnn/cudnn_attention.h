@@ -1,0 +1,25 @@
+// cuDNN's fused attention as a member of the CUDA dispatch, behind one small interface.
+//
+// cuDNN is never linked: the library is opened at run time (dlopen of libcudnn.so.9, or the path in
+// ENCEXPORT_CUDNN_LIBRARY) through the cuDNN frontend's dynamic-loading mode. A build without the cuDNN
+// headers compiles cudnn_absent.cc instead, so every caller sees the same interface either way and `auto`
+// simply never picks cuDNN there.
+#pragma once
+
+#include <cuda_runtime.h>
+
+#include <string>
+
+#include "encexport/params.h"
+
+namespace encexport::cudnn {
+
+// Why cuDNN cannot take p, from checks that need no graph (empty: worth trying). Covers a build without
+// cuDNN, a machine without the library, the dtype/layout/head size/alignment limits.
+std::string refusal(const AttentionParams& p);
+
+// Runs p through a cached cuDNN graph on `stream`. When cuDNN rejects the shape itself (graph support
+// check), *unsupported is set so that `auto` can fall back to another family.
+Status run(const AttentionParams& p, cudaStream_t stream, bool* unsupported);
+
+}  // namespace encexport::cudnn
