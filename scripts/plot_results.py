@@ -2,7 +2,8 @@
 
     python scripts/plot_results.py [bench/results/h100-attention-e2e.json] [bench/results/h100-gpu-check.json]
 
-Writes docs/img/attention_ratio.png (ours vs the best peer per shape), docs/img/e2e_speedup.png (whole
+Writes docs/img/attention_ratio.png (ours vs the best peer per shape), docs/img/ratio_vs_length.png (the same
+ratio against sequence length, per head size), docs/img/e2e_speedup.png (whole
 encoders vs the ORT-optimized stock export) and docs/img/kernel_accuracy.png (max abs error vs the fp32 SDPA
 reference per head size and dtype). Needs matplotlib (pip install -e ".[plots]").
 """
@@ -50,6 +51,33 @@ def plot_e2e(e2e: list[dict], path: Path) -> None:
     fig.savefig(path, dpi=110)
 
 
+def plot_ratio_vs_length(summary: list[dict], path: Path) -> None:
+    """Ratio to the best peer against the (padded) sequence length, one line per head size (dense shapes)."""
+    from encexport.bench.shapes import default_shapes
+
+    geometry = {s.name: (s.seq, s.head_size) for s in default_shapes() if not s.ragged}
+    fig, ax = plt.subplots(figsize=(8, 4.2))
+    for dtype, marker in (("float16", "o"), ("bfloat16", "s")):
+        by_head: dict[int, list[tuple[int, float]]] = defaultdict(list)
+        for row in summary:
+            if row["dtype"] == dtype and row["shape"] in geometry:
+                seq, head = geometry[row["shape"]]
+                by_head[head].append((seq, row["ratio"]))
+        for head, points in sorted(by_head.items()):
+            points.sort()
+            ax.plot([p[0] for p in points], [p[1] for p in points], marker=marker,
+                    ls="-" if dtype == "float16" else ":", label=f"D{head} {dtype}")
+    ax.axhline(1.0, color="k", lw=0.8)
+    ax.set_xscale("log", base=2)
+    ax.set_ylim(bottom=0)
+    ax.set_xlabel("sequence length S")
+    ax.set_ylabel("best peer time / our time")
+    ax.set_title("Dense shapes: ratio to the best peer by sequence length and head size")
+    ax.legend(fontsize=7, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
 def plot_accuracy(records: list[dict], path: Path) -> None:
     worst: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
     for r in records:
@@ -79,6 +107,7 @@ def main() -> int:
     IMG.mkdir(parents=True, exist_ok=True)
     data = json.loads(bench.read_text())
     plot_attention_ratio(data["summary"], IMG / "attention_ratio.png")
+    plot_ratio_vs_length(data["summary"], IMG / "ratio_vs_length.png")
     if data.get("e2e"):
         plot_e2e(data["e2e"], IMG / "e2e_speedup.png")
     plot_accuracy(json.loads(check.read_text()), IMG / "kernel_accuracy.png")

@@ -34,10 +34,11 @@ constexpr FlashInstance kFlashInstances[] = {
 #undef ENCEXPORT_FLASH_INSTANCE
 };
 
-// Sequences at most this long on average run the 64-row tiling: a 128-row tile would leave most of its
-// rows (and its registers, hence resident CTAs) idle. Longer ones keep 128 rows for the halved
-// shared-memory traffic per MMA. The benchmark times both tilings per shape against this rule.
-constexpr int64_t kShortTileMaxMeanLength = 128;
+// Sequences at most this long on average (S when padded: the lengths are on the device) run the 64-row
+// tiling: a 128-row tile would leave many of its rows (and its registers, hence resident CTAs) idle.
+// Longer ones keep 128 rows for the halved shared-memory traffic per MMA (1.15-1.25x faster from S = 512).
+// The benchmark times both tilings per shape against this rule.
+constexpr int64_t kShortTileMaxMeanLength = 256;
 
 std::atomic<int> g_forced_row_blocks{0};  // testing::force_flash_row_blocks; 0 = the rule above
 
@@ -117,10 +118,11 @@ Status cuda_status(cudaError_t e, const char* what) {
 
 // Where `auto` prefers cuDNN over flash, given that both can run p. cuDNN's Hopper engines (wgmma + TMA)
 // reach about twice flash's tensor-core rate once there is enough work per (sequence, head); with the
-// padding mask that real batches need, its engine and per-call costs make it slower than flash up to
-// S = 257 (ViT-L) and faster from S = 512 on the H100 (docs/performance.md; the benchmark checks this
-// rule against both families forced).
-constexpr int kCudnnMinSeqLen = 384;
+// padding mask that real batches need, its per-call costs make it 3x slower than flash at S = 128 and
+// faster from S = 257 (ViT-L) on the H100 (docs/performance.md; the benchmark checks this rule against
+// every family forced). Heavily padded batches are the exception the host cannot see (the lengths live
+// on the device): they belong in the packed layout.
+constexpr int kCudnnMinSeqLen = 257;
 
 bool cudnn_preferred(const AttentionParams& p) {
   return p.layout == Layout::kPadded && p.seq_len >= kCudnnMinSeqLen && current_device_major() >= 9;
