@@ -40,3 +40,9 @@ def test_markdown_lists_the_auto_check_and_every_row():
     text = report.markdown(summarize(rows), rows_as_dicts(rows), {"device": "test GPU", "torch": "x"})
     assert "| S128 | float16 | padded | cudnn | 40.0 |" in text and "**no**" in text
     assert "No available kernel" in text and "**0.82×**" in text
+
+
+def test_memory_floor_counts_q_k_v_and_output_once():
+    # MiniLM: 64 x 128 tokens x 12 heads x 32 x 4 tensors x 2 bytes = 25.2 MB -> 7.5 us at 3.35 TB/s
+    assert abs(report.memory_floor_us("MiniLM") - 64 * 128 * 12 * 32 * 4 * 2 / 3.35e12 * 1e6) < 1e-9
+    assert report.memory_floor_us("no such shape") is None
