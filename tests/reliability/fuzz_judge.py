@@ -67,7 +67,7 @@ def _floats(a: np.ndarray, dtype: str) -> torch.Tensor:
 def reference_for(case: Case) -> np.ndarray:
     attrs = {k: v[1] for k, v in case.attrs.items()}
     H, D = int(attrs["num_heads"]), int(attrs["head_size"])
-    q, k, v = (_floats(a, case.dtype) for a in case.arrays[:3])
+    q, k, v = (_floats(a, case.dtype) for a in case.qkv())  # packed q|k|v rows split by columns here
     lengths = case.arrays[3] if len(case.arrays) > 3 else None
     lengths = None if lengths is None else torch.from_numpy(lengths)
     scale = float(np.float32(attrs["scale"])) if "scale" in attrs else float(np.float32(1 / np.sqrt(np.float32(D))))
@@ -82,7 +82,8 @@ def explicit_attention(case: Case) -> np.ndarray:
     H, D = int(attrs["num_heads"]), int(attrs["head_size"])
     Hkv = int(attrs.get("num_kv_heads", H))
     scale = float(np.float32(attrs["scale"])) if "scale" in attrs else 1 / np.sqrt(D)
-    q, k, v, lens = case.arrays
+    q, k, v = case.qkv()
+    lens = case.arrays[3]
     out = np.zeros(q.shape, np.float64)
     with np.errstate(invalid="ignore", over="ignore"):
         for b, L in enumerate(lens):
@@ -99,7 +100,7 @@ def explicit_attention(case: Case) -> np.ndarray:
 
 def check_accepted(case: Case, out: np.ndarray) -> list[str]:
     """Problems with an accepted case's output (empty list: correct)."""
-    q = case.arrays[0]
+    q = case.qkv()[0]  # the output has query's shape; with packed q|k|v input rows, that of their q part
     if tuple(out.shape) != tuple(q.shape):
         return [f"output shape {out.shape} != query shape {q.shape}"]
     if case.check == "empty":
@@ -111,7 +112,7 @@ def check_accepted(case: Case, out: np.ndarray) -> list[str]:
             if np.any(out[b, int(L):] != 0):
                 problems.append(f"padding rows of sequence {b} (length {int(L)}) are not zero")
     if case.check == "finite":  # huge scale: near one-hot softmax, still a convex combination of v
-        v = _floats(case.arrays[2], case.dtype).numpy()
+        v = _floats(case.qkv()[2], case.dtype).numpy()
         if not np.isfinite(out).all():
             problems.append("non-finite output with a finite (huge) scale")
         elif np.abs(out).max() > np.abs(v).max() * (1 + 1e-5) + 1e-6:
@@ -163,10 +164,11 @@ def judge(seed: int, indices: list[int], out: Path, proc: subprocess.CompletedPr
 
 def summarize(outcomes: list[Outcome], **extra) -> dict:
     def table(key):
-        t = defaultdict(lambda: {"cases": 0, "accepted": 0, "refused": 0, "crashed": 0, "wrong": 0})
+        t = defaultdict(lambda: {"cases": 0, "packed_qkv": 0, "accepted": 0, "refused": 0, "crashed": 0, "wrong": 0})
         for o in outcomes:
             row = t[key(o.case)]
             row["cases"] += 1
+            row["packed_qkv"] += o.case.packed_qkv
             row[o.verdict] += 1
             row["wrong"] += bool(o.problems)
         return dict(sorted(t.items()))
@@ -176,7 +178,10 @@ def summarize(outcomes: list[Outcome], **extra) -> dict:
               "crashed": sum(o.verdict == "crashed" for o in outcomes),
               "wrong": sum(bool(o.problems) for o in outcomes),
               "expected_ok": sum(o.case.expect == "ok" for o in outcomes),
-              "expected_refuse": sum(o.case.expect == "refuse" for o in outcomes)}
+              "expected_refuse": sum(o.case.expect == "refuse" for o in outcomes),
+              "packed_qkv": sum(o.case.packed_qkv for o in outcomes),
+              "packed_qkv_expected_ok": sum(o.case.packed_qkv and o.case.expect == "ok" for o in outcomes),
+              "packed_qkv_expected_refuse": sum(o.case.packed_qkv and o.case.expect == "refuse" for o in outcomes)}
     slowest = max((o.record["seconds"] for o in outcomes if o.record), default=0.0)
     return {**extra, "totals": totals, "slowest_case_seconds": slowest,
             "categories": table(lambda c: c.category.split(":")[0]), "subcategories": table(lambda c: c.category)}

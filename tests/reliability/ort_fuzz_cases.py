@@ -6,6 +6,10 @@ runner subprocess (and its valgrind run) must start fast, so torch stays in the 
 
 A case says what must happen: expect "ok" (the parent compares the output with tests/reference.py) or
 "refuse" with keywords that the ORT error message must all contain (lower-cased).
+
+Input forms: most cases pass query, key and value separately; a share of them use the packed q|k|v form (key and
+value empty, each query row [q | k | v] of (H + 2*Hkv)*D elements). Case.qkv() splits packed rows back into
+q, k, v by columns, so accepted packed cases are judged against the same reference as separate ones.
 """
 
 from __future__ import annotations
@@ -50,12 +54,25 @@ class Case:
     extra_inputs: int = 0  # graph declares more inputs than the contract (ORT refuses the node)
     outputs: int = 1
     input_types: list = field(default_factory=list)  # element type name per input (defaults from arrays)
+    packed_qkv: bool = False  # query holds packed q|k|v rows; key and value are empty ("")
+
+    def qkv(self) -> tuple:
+        """query, key, value as three arrays. Packed q|k|v rows are split by columns (H*D | Hkv*D | Hkv*D) from
+        the node's attributes, so only call it for cases whose attributes are well formed (accepted cases)."""
+        if not self.packed_qkv:
+            return tuple(self.arrays[:3])
+        attrs = {k: v[1] for k, v in self.attrs.items()}
+        H, D = int(attrs["num_heads"]), int(attrs["head_size"])
+        Hkv = int(attrs.get("num_kv_heads", H))
+        rows = self.arrays[0]
+        return rows[..., :H * D], rows[..., H * D:(H + Hkv) * D], rows[..., (H + Hkv) * D:]
 
     def label(self) -> str:
         attrs = {k: v[1] if not isinstance(v[1], np.ndarray) else v[1].tolist() for k, v in self.attrs.items()}
         shapes = [None if a is None else tuple(a.shape) for a in self.arrays]
         return (f"seed={self.seed} index={self.index} category={self.category} layout={self.layout} "
-                f"dtype={self.dtype} attrs={attrs} shapes={shapes} note={self.note!r}")
+                f"form={'packed_qkv' if self.packed_qkv else 'separate'} dtype={self.dtype} attrs={attrs} "
+                f"shapes={shapes} note={self.note!r}")
 
     def model(self) -> bytes:
         names = ["query", "key", "value", "lengths"][:len(self.arrays)]
@@ -122,6 +139,20 @@ def _qkv(rng, lead, H, Hkv, D, dtype):
     return [_cast(rng.standard_normal((*lead, h * D)).astype(np.float32), dtype) for h in (H, Hkv, Hkv)]
 
 
+# Share of the cases (in the categories where the form matters) that pass q, k, v as packed q|k|v rows.
+PACKED_QKV_SHARE = 0.35
+
+
+def _packed_qkv(rng, share=PACKED_QKV_SHARE) -> bool:
+    return bool(rng.random() < share)
+
+
+def _pack_qkv(arrays):
+    """[q, k, v, lengths] -> [q|k|v rows, None, None, lengths]: key and value empty, read from query's rows."""
+    q, k, v = arrays[:3]
+    return [np.concatenate([q, k, v], axis=-1), None, None, *arrays[3:]]
+
+
 def _lengths(rng, B, S):
     return rng.integers(0, S + 1, B).astype(np.int32)
 
@@ -130,8 +161,8 @@ def _cu(lens):
     return np.concatenate([[0], np.cumsum(lens)]).astype(np.int32)
 
 
-def _valid(rng, layout, dtype=None):
-    """(attrs, arrays, H, Hkv, D) of a well-formed call."""
+def _valid(rng, layout, dtype=None, packed_qkv=False):
+    """(attrs, arrays, H, Hkv, D, dtype) of a well-formed call; arrays in the packed q|k|v form if asked."""
     H, Hkv = _heads(rng)
     D = _head_size(rng)
     dtype = dtype or str(rng.choice(["float32", "float32", "float16", "bfloat16"]))
@@ -145,14 +176,16 @@ def _valid(rng, layout, dtype=None):
         lens_list = rng.integers(0, 6, B)
         q, k, v = _qkv(rng, (int(lens_list.sum()),), H, Hkv, D, dtype)
         lens = _cu(lens_list)
-    return _attrs(H, Hkv, D, layout, scale=scale), [q, k, v, lens], H, Hkv, D, dtype
+    arrays = [q, k, v, lens]
+    return _attrs(H, Hkv, D, layout, scale=scale), _pack_qkv(arrays) if packed_qkv else arrays, H, Hkv, D, dtype
 
 
 # ---------------------------------------------------------------------------------------------------------
 # The categories. Each returns a Case (seed/index filled in by make_case).
 def valid(rng):
     layout = str(rng.choice(contract.LAYOUTS))
-    attrs, arrays, *_ , dtype = _valid(rng, layout)
+    packed = _packed_qkv(rng)
+    attrs, arrays, *_ , dtype = _valid(rng, layout, packed_qkv=packed)
     if rng.random() < 0.3:  # optional attributes may be left out: the defaults apply
         for name in rng.choice(["num_kv_heads", "scale", "causal", "backend", "layout", "plugin_version",
                                 "plugin_namespace"], 2, replace=False):
@@ -161,29 +194,32 @@ def valid(rng):
                 attrs.pop(str(name), None)
     if rng.random() < 0.2:
         attrs["backend"] = ("STRING", "reference")
-    return Case(0, 0, "valid", layout, dtype, attrs, arrays, "ok")
+    return Case(0, 0, "valid", layout, dtype, attrs, arrays, "ok", packed_qkv=packed)
 
 
 def extra_attribute(rng):
     layout = str(rng.choice(contract.LAYOUTS))
-    attrs, arrays, *_, dtype = _valid(rng, layout, "float32")
+    packed = _packed_qkv(rng)
+    attrs, arrays, *_, dtype = _valid(rng, layout, "float32", packed_qkv=packed)
     kind = str(rng.choice(list(OTHER_TYPES)))
     attrs[f"future_option_{int(rng.integers(100))}"] = (kind, OTHER_TYPES[kind])
     # The contract adds optional attributes compatibly: an older library must ignore unknown ones.
-    return Case(0, 0, "extra_attribute", layout, dtype, attrs, arrays, "ok")
+    return Case(0, 0, "extra_attribute", layout, dtype, attrs, arrays, "ok", packed_qkv=packed)
 
 
 def missing_attribute(rng):
     layout = str(rng.choice(contract.LAYOUTS))
-    attrs, arrays, *_, dtype = _valid(rng, layout, "float32")
+    packed = _packed_qkv(rng)
+    attrs, arrays, *_, dtype = _valid(rng, layout, "float32", packed_qkv=packed)
     name = str(rng.choice(["num_heads", "head_size"]))
     attrs.pop(name)
-    return Case(0, 0, "missing_attribute", layout, dtype, attrs, arrays, "refuse", (name,))
+    return Case(0, 0, "missing_attribute", layout, dtype, attrs, arrays, "refuse", (name,), packed_qkv=packed)
 
 
 def wrong_attribute_type(rng):
     layout = str(rng.choice(contract.LAYOUTS))
-    attrs, arrays, *_, dtype = _valid(rng, layout, "float32")
+    packed = _packed_qkv(rng)
+    attrs, arrays, *_, dtype = _valid(rng, layout, "float32", packed_qkv=packed)
     name = str(rng.choice([a.name for a in contract.ATTRIBUTES]))
     want = ATTR_TYPE[name]
     kind = str(rng.choice([k for k in OTHER_TYPES if k != want]))
@@ -191,12 +227,13 @@ def wrong_attribute_type(rng):
     # The message names the type found, except STRINGS, which ORT's kernel-info API cannot tell from other lists.
     found = ("a list, tensor or graph",) if kind == "STRINGS" else (kind.lower(),)
     return Case(0, 0, "wrong_attribute_type", layout, dtype, attrs, arrays, "refuse",
-                (f"'{name}'", f"must be {want.lower()}") + found)
+                (f"'{name}'", f"must be {want.lower()}") + found, packed_qkv=packed)
 
 
 def bad_attribute_value(rng):
     layout = str(rng.choice(contract.LAYOUTS))
-    attrs, arrays, H, Hkv, D, dtype = _valid(rng, layout, "float32")
+    packed = _packed_qkv(rng)
+    attrs, arrays, H, Hkv, D, dtype = _valid(rng, layout, "float32", packed_qkv=packed)
     which = str(rng.choice(["causal", "backend", "layout", "plugin_version", "num_heads", "head_size",
                             "num_kv_heads", "scale", "flash_on_cpu"]))
     if which == "causal":
@@ -227,11 +264,13 @@ def bad_attribute_value(rng):
     else:
         attrs["backend"] = ("STRING", "flash")
         kw = ("flash", "cudaexecutionprovider")
-    return Case(0, 0, f"bad_attribute_value:{which}", layout, dtype, attrs, arrays, "refuse", kw)
+    return Case(0, 0, f"bad_attribute_value:{which}", layout, dtype, attrs, arrays, "refuse", kw, packed_qkv=packed)
 
 
 def contradicting_inputs(rng):
     layout = str(rng.choice(contract.LAYOUTS))
+    if _packed_qkv(rng, 0.45):
+        return _contradicting_packed_qkv(rng, layout)
     attrs, arrays, H, Hkv, D, dtype = _valid(rng, layout, "float32")
     q, k, v, lens = arrays
     which = str(rng.choice(["q_width", "kv_width", "rank", "leading", "swap_kv_q"]))
@@ -264,9 +303,41 @@ def contradicting_inputs(rng):
     return Case(0, 0, f"contradicting_inputs:{which}", layout, dtype, attrs, arrays, "refuse", kw)
 
 
+def _contradicting_packed_qkv(rng, layout):
+    """The packed q|k|v form (key and value empty) with rows that contradict the attributes, or half of it."""
+    attrs, arrays, H, Hkv, D, dtype = _valid(rng, layout, "float32", packed_qkv=True)
+    rows = arrays[0]
+    width = (H + 2 * Hkv) * D
+    which = str(rng.choice(["packed_width", "packed_rank", "only_key", "only_value"]))
+    if which == "packed_width":
+        # Off by one element or one head, only q (a separate-form query), q|k without v, or k/v at query's width.
+        wrong = [width - 1, width + 1, width - D, width + D, H * D, (H + Hkv) * D, 3 * H * D]
+        w = int(rng.choice([x for x in wrong if x != width]))
+        arrays[0] = np.zeros(rows.shape[:-1] + (w,), np.float32)
+        kw = (f"query's last dimension is {w}", "packed q|k|v", f"= {width} elements")
+    elif which == "packed_rank":
+        # Flattened, an extra axis, an empty rank-4 tensor, or packed-layout rows [T, W] given to the padded layout.
+        options = ["flat", "extra_axis", "rank4"] + (["merged"] if layout == "padded" else [])
+        kind = str(rng.choice(options))
+        arrays[0] = {"flat": lambda x: x.reshape(-1), "extra_axis": lambda x: x[None],
+                     "rank4": lambda x: np.zeros((0, 0, 0, x.shape[-1]), x.dtype),
+                     "merged": lambda x: x.reshape(-1, x.shape[-1])}[kind](rows)
+        kw = ("query has shape", f"the {layout} layout expects rank", "packed q|k|v")
+    else:  # one of key/value given: either half of the separate form, or an extra tensor beside packed rows
+        i = 1 if which == "only_key" else 2
+        half = rng.standard_normal(rows.shape[:-1] + (Hkv * D,)).astype(np.float32)
+        if rng.random() < 0.5:
+            arrays[0] = np.ascontiguousarray(rows[..., :H * D])
+        arrays[i] = half
+        kw = (f"only {'key' if i == 1 else 'value'} is given", "pass both key and value")
+    return Case(0, 0, f"contradicting_inputs:{which}", layout, dtype, attrs, arrays, "refuse", kw, packed_qkv=True,
+                note=f"packed q|k|v width {width}")
+
+
 def bad_lengths(rng):
     layout = str(rng.choice(contract.LAYOUTS))
-    attrs, arrays, H, Hkv, D, dtype = _valid(rng, layout, "float32")
+    packed = _packed_qkv(rng)  # in the packed q|k|v form, B, S and T are those of the q|k|v rows
+    attrs, arrays, H, Hkv, D, dtype = _valid(rng, layout, "float32", packed_qkv=packed)
     q = arrays[0]
     if layout == "padded":
         B, S = q.shape[:2]
@@ -332,14 +403,16 @@ def bad_lengths(rng):
             kw = ("packed layout needs input 3",)
         arrays[3] = cu
         if not kw:  # the mutation happened to keep cu_seqlens valid: then it must run correctly
-            return Case(0, 0, f"bad_lengths:{which}", layout, dtype, attrs, arrays, "ok", note="mutation kept it valid")
-    return Case(0, 0, f"bad_lengths:{which}", layout, dtype, attrs, arrays, "refuse", kw)
+            return Case(0, 0, f"bad_lengths:{which}", layout, dtype, attrs, arrays, "ok", packed_qkv=packed,
+                        note="mutation kept it valid")
+    return Case(0, 0, f"bad_lengths:{which}", layout, dtype, attrs, arrays, "refuse", kw, packed_qkv=packed)
 
 
 def wrong_dtypes(rng):
     layout = str(rng.choice(contract.LAYOUTS))
-    attrs, arrays, *_ = _valid(rng, layout, "float32")
     which = str(rng.choice(["lengths_int64", "lengths_float", "qkv_float64", "qkv_int32", "mixed"]))
+    packed = which != "mixed" and _packed_qkv(rng)  # "mixed" needs key/value tensors of their own
+    attrs, arrays, *_ = _valid(rng, layout, "float32", packed_qkv=packed)
     types = ["float32"] * 3 + ["int32"]
     if which == "lengths_int64":
         types[3] = "int64"
@@ -351,11 +424,11 @@ def wrong_dtypes(rng):
         kw = ("tensor(float)", "lengths", "invalid")
     elif which == "qkv_float64":
         types[:3] = ["float64"] * 3
-        arrays[:3] = [a.astype(np.float64) for a in arrays[:3]]
+        arrays[:3] = [None if a is None else a.astype(np.float64) for a in arrays[:3]]
         kw = ("tensor(double)", "query", "invalid")
     elif which == "qkv_int32":
         types[:3] = ["int32"] * 3
-        arrays[:3] = [a.astype(np.int32) for a in arrays[:3]]
+        arrays[:3] = [None if a is None else a.astype(np.int32) for a in arrays[:3]]
         kw = ("tensor(int32)", "query", "invalid")
     else:
         i = int(rng.integers(1, 3))
@@ -364,14 +437,16 @@ def wrong_dtypes(rng):
         kw = ("no kernel def",)
     if arrays[3] is None:
         arrays = arrays[:3]
-    return Case(0, 0, f"wrong_dtypes:{which}", layout, "float32", attrs, arrays, "refuse", kw, input_types=types)
+    return Case(0, 0, f"wrong_dtypes:{which}", layout, "float32", attrs, arrays, "refuse", kw, input_types=types,
+                packed_qkv=packed)
 
 
 def wrong_arity(rng):
     layout = str(rng.choice(contract.LAYOUTS))
-    attrs, arrays, *_ = _valid(rng, layout, "float32")
     which = str(rng.choice(["extra_input", "two_inputs", "two_outputs"]))
-    case = Case(0, 0, f"wrong_arity:{which}", layout, "float32", attrs, arrays, "refuse")
+    packed = which != "two_inputs" and _packed_qkv(rng)  # two_inputs is query + key: the separate form cut short
+    attrs, arrays, *_ = _valid(rng, layout, "float32", packed_qkv=packed)
+    case = Case(0, 0, f"wrong_arity:{which}", layout, "float32", attrs, arrays, "refuse", packed_qkv=packed)
     if which == "extra_input":
         case.extra_inputs = 1
         case.arrays = arrays[:3] + [arrays[3] if arrays[3] is not None else np.ones(arrays[0].shape[0], np.int32)]
@@ -399,8 +474,10 @@ def empty_and_tiny(rng):
         lens_list = {"all_len0": [0, 0, 0], "len1": [1, 1, 1], "S1": [1], "cu_only_zero": []}.get(which, [0])
         q, k, v = _qkv(rng, (int(sum(lens_list)),), H, Hkv, D, "float32")
         lens = _cu(np.array(lens_list, np.int64))
-    return Case(0, 0, f"empty_and_tiny:{which}", layout, "float32", _attrs(H, Hkv, D, layout), [q, k, v, lens],
-                "ok")
+    packed = _packed_qkv(rng)
+    arrays = _pack_qkv([q, k, v, lens]) if packed else [q, k, v, lens]
+    return Case(0, 0, f"empty_and_tiny:{which}", layout, "float32", _attrs(H, Hkv, D, layout), arrays, "ok",
+                packed_qkv=packed)
 
 
 def huge_dims(rng):
@@ -443,9 +520,10 @@ def huge_dims(rng):
     else:
         layout, shape, lens = "packed", (0, W), np.zeros(1, np.int32)
     q = np.zeros(shape, np.float32)
-    arrays = [q, q, q, lens]
+    packed = _packed_qkv(rng)  # packed q|k|v rows: the same shapes at three times the width
+    arrays = [np.zeros(shape[:-1] + (3 * W,), np.float32), None, None, lens] if packed else [q, q, q, lens]
     return Case(0, 0, f"huge_dims:{which}", layout, "float32", _attrs(H, H, D, layout), arrays,
-                "refuse" if kw else "ok", kw, check="empty", note=f"shape={shape}")
+                "refuse" if kw else "ok", kw, check="empty", note=f"shape={shape}", packed_qkv=packed)
 
 
 def non_finite(rng):
@@ -471,13 +549,16 @@ def non_finite(rng):
         for x in (q, k, v):
             x[b, lens[b]:] = np.nan
     check = "finite" if which == "huge_scale" else "nan_rows"
+    packed = _packed_qkv(rng)  # poisoned q, k, v (and padding) then packed: the NaN sits inside q|k|v rows
+    arrays = _pack_qkv([q, k, v, lens]) if packed else [q, k, v, lens]
     return Case(0, 0, f"non_finite:{which}", layout, "float32", _attrs(H, Hkv, D, layout, scale=scale),
-                [q, k, v, lens], "ok", check=check, note=f"poisoned b={b} i={i}")
+                arrays, "ok", check=check, note=f"poisoned b={b} i={i}", packed_qkv=packed)
 
 
-# Relative frequencies: valid cases are a third of the run so accepted numbers are checked as hard as refusals.
+# Relative frequencies: valid cases are about a quarter of the run so accepted numbers are checked as hard as
+# refusals. contradicting_inputs carries the malformed packed q|k|v sub-kinds as well as the separate ones.
 CATEGORIES = [(valid, 30), (extra_attribute, 4), (missing_attribute, 4), (wrong_attribute_type, 10),
-              (bad_attribute_value, 12), (contradicting_inputs, 10), (bad_lengths, 12), (wrong_dtypes, 5),
+              (bad_attribute_value, 12), (contradicting_inputs, 15), (bad_lengths, 12), (wrong_dtypes, 5),
               (wrong_arity, 3), (empty_and_tiny, 6), (huge_dims, 6), (non_finite, 8)]
 _WEIGHTS = np.array([w for _, w in CATEGORIES], np.float64) / sum(w for _, w in CATEGORIES)
 

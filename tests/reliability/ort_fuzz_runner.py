@@ -36,7 +36,7 @@ def _run_bf16(sess, case):
     for name, arr in case.feeds().items():
         kind = TensorProto.BFLOAT16 if name != "lengths" else TensorProto.INT32
         binding.bind_ortvalue_input(name, ort.OrtValue.ortvalue_from_numpy_with_onnx_type(arr, kind))
-    out = np.zeros(case.arrays[0].shape, np.uint16)
+    out = np.zeros(case.qkv()[0].shape, np.uint16)  # query-wide rows, also for packed q|k|v input rows
     binding.bind_ortvalue_output("output0", ort.OrtValue.ortvalue_from_numpy_with_onnx_type(out, TensorProto.BFLOAT16))
     sess.run_with_iobinding(binding)
     return bf16_to_float32(out)

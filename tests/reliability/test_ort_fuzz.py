@@ -1,5 +1,6 @@
 """≥ 1,000 seeded malformed / hostile / valid nodes through the ORT CPU op, in a subprocess: every case ends in a
-correct result or an error naming the problem, never a crash or a hang. Writes the outcome summary as JSON."""
+correct result or an error naming the problem, never a crash or a hang. About a third of the cases pass q, k, v
+as packed q|k|v rows (key and value empty). Writes the outcome summary as JSON."""
 
 import json
 import os
@@ -29,3 +30,6 @@ def test_ort_op_fuzz(ort_library, reliability_dir):
     # The generator must really exercise both sides, or a broken generator could pass vacuously.
     assert summary["totals"]["expected_ok"] >= 400 and summary["totals"]["expected_refuse"] >= 800, summary["totals"]
     assert all(row["cases"] >= 20 for row in summary["categories"].values()), summary["categories"]
+    # ... and both input forms: the packed q|k|v form (key and value empty) is a sizeable share of each side.
+    assert (summary["totals"]["packed_qkv_expected_ok"] >= 200
+            and summary["totals"]["packed_qkv_expected_refuse"] >= 300), summary["totals"]

@@ -17,15 +17,20 @@ LIBRARY_FRAME = re.compile(r"libencexport_ort|encexport::")
 
 
 def pick_indices(seed: int) -> list[int]:
-    """The first case of every sub-kind in the seeded stream (~60), plus a few of each plain category."""
+    """The first case of every sub-kind in the seeded stream (~65) and the first packed q|k|v case of every category
+    that has sub-kinds, plus a few of each plain category (one of them in the packed q|k|v form)."""
     first, plain = {}, {}
     for index in range(2000):
-        category = make_case(seed, index).category
-        if ":" in category:
-            first.setdefault(category, index)
-        elif len(plain.setdefault(category, [])) < PER_PLAIN_CATEGORY:
-            plain[category].append(index)
-    return sorted([*first.values(), *(i for ix in plain.values() for i in ix)])
+        case = make_case(seed, index)
+        if ":" in case.category:
+            first.setdefault(case.category, index)
+            if case.packed_qkv:
+                first.setdefault((case.category.split(":")[0], "packed_qkv"), index)
+        else:
+            form = plain.setdefault((case.category, case.packed_qkv), [])
+            if len(form) < (1 if case.packed_qkv else PER_PLAIN_CATEGORY - 1):
+                form.append(index)
+    return sorted({*first.values(), *(i for ix in plain.values() for i in ix)})
 
 
 def library_errors(log: str) -> list[str]:
