@@ -29,6 +29,17 @@ IMG = ROOT / "docs" / "img"
 TOLERANCES = {"fp16": 1e-2, "bf16": 4e-2, "fp32": 1e-4}
 
 
+def _finish(fig, ax, path: Path, *, xlabel: str | None, ylabel: str, title: str, legend_kw: dict | None = None) -> None:
+    """Labels, legend, layout and the PNG: the same closing steps for every figure."""
+    if xlabel:
+        ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.set_title(title)
+    ax.legend(**(legend_kw or {}))
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
 def plot_e2e(e2e: list[dict], path: Path) -> None:
     keys = list(dict.fromkeys((r["model"].split(" (")[0], r["batch"]) for r in e2e))
     variants = [("ours", "ours (padded)"), ("ours packed", "ours (packed)")]
@@ -44,11 +55,8 @@ def plot_e2e(e2e: list[dict], path: Path) -> None:
     ax.axhline(1.0, color="k", lw=0.8)
     ax.set_xticks([x + width / 2 for x in range(len(keys))])
     ax.set_xticklabels([f"{m}\n{b}" for m, b in keys], fontsize=8)
-    ax.set_ylabel("stock ORT-optimized time / our time")
-    ax.set_title("End to end, ORT CUDA fp16 (higher is better)")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    _finish(fig, ax, path, xlabel=None, ylabel="stock ORT-optimized time / our time",
+            title="End to end, ORT CUDA fp16 (higher is better)")
 
 
 def plot_ratio_vs_length(summary: list[dict], path: Path) -> None:
@@ -70,12 +78,9 @@ def plot_ratio_vs_length(summary: list[dict], path: Path) -> None:
     ax.axhline(1.0, color="k", lw=0.8)
     ax.set_xscale("log", base=2)
     ax.set_ylim(bottom=0)
-    ax.set_xlabel("sequence length S")
-    ax.set_ylabel("best peer time / our time")
-    ax.set_title("Dense shapes: ratio to the best peer by sequence length and head size")
-    ax.legend(fontsize=7, ncol=2)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    _finish(fig, ax, path, xlabel="sequence length S", ylabel="best peer time / our time",
+            title="Dense shapes: ratio to the best peer by sequence length and head size",
+            legend_kw=dict(fontsize=7, ncol=2))
 
 
 def plot_accuracy(records: list[dict], path: Path) -> None:
@@ -93,12 +98,8 @@ def plot_accuracy(records: list[dict], path: Path) -> None:
         ax.axhline(tol, ls="--", lw=0.8, color="gray")
         ax.text(2, tol, f"{dtype} tolerance", fontsize=7, va="bottom")
     ax.set_yscale("log")
-    ax.set_xlabel("head size")
-    ax.set_ylabel("max |ours - SDPA fp32 math|")
-    ax.set_title("Kernel accuracy on the randomized grid (H100)")
-    ax.legend(fontsize=7, ncol=2)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
+    _finish(fig, ax, path, xlabel="head size", ylabel="max |ours - SDPA fp32 math|",
+            title="Kernel accuracy on the randomized grid (H100)", legend_kw=dict(fontsize=7, ncol=2))
 
 
 def main() -> int:
