@@ -1,0 +1,48 @@
+"""Refusals of the CUDA dispatcher that happen before any CUDA call, so they run on a machine without a GPU:
+the `cudnn` family in a build without the cuDNN headers (what CI builds) and `cudnn` with the packed layout.
+
+The entry point is libencexport_testapi.so's C function (encexport/_testapi.py wraps it for torch CUDA
+tensors; here it is called directly with placeholder pointers that the refusals never dereference)."""
+
+from __future__ import annotations
+
+import ctypes
+
+import pytest
+
+from encexport import _testapi
+
+
+@pytest.fixture(scope="module")
+def attention_fn():
+    if not _testapi.available():
+        pytest.skip(f"{_testapi.library_path()} not built (needs nvcc)")
+    return _testapi._load().encexport_test_attention
+
+
+def _call(fn, *, layout: str, backend: str) -> tuple[int, str, str]:
+    placeholder = ctypes.c_void_p(4096)  # aligned, non-null, never read on these paths
+    used, err = ctypes.c_int(-1), ctypes.create_string_buffer(1024)
+    rc = fn(placeholder, placeholder, placeholder, placeholder, placeholder, _testapi.DTYPES[_torch_dtype()],
+            _testapi.LAYOUTS[layout], _testapi.BACKENDS[backend], 2, 16 if layout == "padded" else 0, 32, 2, 2, 64,
+            0.125, None, ctypes.byref(used), err, len(err))
+    return rc, err.value.decode(), _testapi.BACKEND_NAMES.get(used.value, "none")
+
+
+def _torch_dtype():
+    import torch
+
+    return torch.float16
+
+
+def test_cudnn_without_cudnn_headers_refuses_with_the_fix(attention_fn):
+    rc, message, _ = _call(attention_fn, layout="padded", backend="cudnn")
+    if rc == 0 or "built without cuDNN" not in message:
+        pytest.skip("this library has the real cuDNN backend (it was built where cudnn.h is present)")
+    assert "backend 'cudnn' does not support" in message and "'auto'" in message
+    assert "nvidia-cudnn-cu13" in message or "CUDNN_INCLUDE_DIR" in message
+
+
+def test_cudnn_with_packed_layout_is_refused_by_validation(attention_fn):
+    rc, message, _ = _call(attention_fn, layout="packed", backend="cudnn")
+    assert rc == 1 and "padded layout only" in message and "'auto' or 'flash'" in message
