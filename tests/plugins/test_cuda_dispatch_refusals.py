@@ -9,6 +9,7 @@ from __future__ import annotations
 import ctypes
 
 import pytest
+import torch
 
 from encexport import _testapi
 
@@ -23,16 +24,10 @@ def attention_fn():
 def _call(fn, *, layout: str, backend: str) -> tuple[int, str, str]:
     placeholder = ctypes.c_void_p(4096)  # aligned, non-null, never read on these paths
     used, err = ctypes.c_int(-1), ctypes.create_string_buffer(1024)
-    rc = fn(placeholder, placeholder, placeholder, placeholder, placeholder, _testapi.DTYPES[_torch_dtype()],
+    rc = fn(placeholder, placeholder, placeholder, placeholder, placeholder, _testapi.DTYPES[torch.float16],
             _testapi.LAYOUTS[layout], _testapi.BACKENDS[backend], 2, 16 if layout == "padded" else 0, 32, 2, 2, 64,
             0.125, None, ctypes.byref(used), err, len(err))
     return rc, err.value.decode(), _testapi.BACKEND_NAMES.get(used.value, "none")
-
-
-def _torch_dtype():
-    import torch
-
-    return torch.float16
 
 
 def test_cudnn_without_cudnn_headers_refuses_with_the_fix(attention_fn):
