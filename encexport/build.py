@@ -21,6 +21,7 @@ import onnx
 from onnx import TensorProto, helper
 
 from encexport import contract
+from encexport.onnx_nodes import attributes, reads_packed_qkv
 
 PLUGIN_LIBRARY_NAME = "libencexport_trt.so"
 Shape = tuple[int, ...]
@@ -233,17 +234,13 @@ TRT_DOMAIN = "trt"
 NATIVE_OP = "TRT_Attention"
 
 
-def _attributes(node: onnx.NodeProto) -> dict[str, object]:
-    return {a.name: helper.get_attribute_value(a) for a in node.attribute}
-
-
 def _text(v) -> str:
     return v.decode() if isinstance(v, bytes) else str(v)
 
 
 def _native_nodes(node: onnx.NodeProto, index: int) -> tuple[list[onnx.NodeProto], list[onnx.TensorProto]]:
     """The TRT_Attention replacement of one EncoderOnlyAttention node, plus the constants it uses."""
-    a = _attributes(node)
+    a = attributes(node)
     h = int(a["num_heads"])
     hkv = int(a.get("num_kv_heads", h))
     d = int(a["head_size"])
@@ -329,7 +326,7 @@ def build_native_attention_onnx(model: onnx.ModelProto | bytes | str | os.PathLi
     replaced = 0
     for node in graph.node:
         if node.op_type == contract.OP_TYPE and node.domain == contract.DOMAIN:
-            if len(node.input) < 3 or not node.input[1] or not node.input[2]:
+            if reads_packed_qkv(node):
                 raise ValueError(f"node {node.name!r} reads q|k|v packed in one input (the ONNX Runtime-optimized "
                                  "form); rewrite the model from `encexport export`, whose nodes take q, k, v apart")
             nodes, consts = _native_nodes(node, replaced)

@@ -19,6 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 from onnx import NodeProto, TensorProto, helper
 
+from .onnx_nodes import attribute, used_once
+
 
 @dataclass
 class _Embedding:
@@ -29,22 +31,11 @@ class _Embedding:
     segment: NodeProto | None
 
 
-def _attribute(node: NodeProto, name: str, default=None):
-    for a in node.attribute:
-        if a.name == name:
-            return helper.get_attribute_value(a)
-    return default
-
-
-def _single_use(name: str, consumers: dict, model) -> bool:
-    return len(consumers.get(name, [])) == 1 and model.find_graph_output(name) is None
-
-
 def _table_gather(model, name: str, producers: dict, consumers: dict, *, shape_users: bool = False) -> NodeProto | None:
     """The Gather producing `name` from a constant 2-D table, if only this sum uses it (and, for the word
     embeddings, Shape nodes: DistilBERT reads the sequence length there; the fused output has that shape too)."""
     node = producers.get(name)
-    if node is None or node.op_type != "Gather" or _attribute(node, "axis", 0) != 0:
+    if node is None or node.op_type != "Gather" or attribute(node, "axis", 0) != 0:
         return None
     table = model.get_initializer(node.input[0])
     users = [u for u in consumers.get(name, []) if not (shape_users and u.op_type == "Shape")]
@@ -54,12 +45,12 @@ def _table_gather(model, name: str, producers: dict, consumers: dict, *, shape_u
 
 
 def _match(model, ln: NodeProto, producers: dict, consumers: dict) -> _Embedding | None:
-    if len(ln.input) < 3 or any(ln.output[1:]) or _attribute(ln, "axis", -1) != -1:
+    if len(ln.input) < 3 or any(ln.output[1:]) or attribute(ln, "axis", -1) != -1:
         return None
     if model.get_initializer(ln.input[1]) is None or model.get_initializer(ln.input[2]) is None:
         return None
     outer = producers.get(ln.input[0])
-    if outer is None or outer.op_type != "Add" or not _single_use(outer.output[0], consumers, model):
+    if outer is None or outer.op_type != "Add" or not used_once(model, outer.output[0], consumers):
         return None
     position = _table_gather(model, outer.input[1], producers, consumers)
     if position is None:
@@ -68,7 +59,7 @@ def _match(model, ln: NodeProto, producers: dict, consumers: dict) -> _Embedding
     if word is not None:
         return _Embedding(ln, [outer], word, position, None)
     inner = producers.get(outer.input[0])
-    if inner is None or inner.op_type != "Add" or not _single_use(inner.output[0], consumers, model):
+    if inner is None or inner.op_type != "Add" or not used_once(model, inner.output[0], consumers):
         return None
     word = _table_gather(model, inner.input[0], producers, consumers, shape_users=True)
     segment = _table_gather(model, inner.input[1], producers, consumers)
@@ -140,7 +131,7 @@ def _fuse(model, e: _Embedding, producers: dict, consumers: dict, shapes) -> boo
     name = model.create_node_name("EmbedLayerNormalization")
     # Output 1 (mask_index) is optional in the schema, but ORT's type inference for the op writes it: name it.
     fused = helper.make_node("EmbedLayerNormalization", inputs, [ln.output[0], name + "_mask_index"],
-                             domain="com.microsoft", name=name, epsilon=float(_attribute(ln, "epsilon", 1e-5)))
+                             domain="com.microsoft", name=name, epsilon=float(attribute(ln, "epsilon", 1e-5)))
     for shape in shape_users:  # left dead by implicit positions (pruned below), but kept valid meanwhile
         shape.input[0] = ln.output[0]  # [batch, sequence, hidden], as the word embeddings (ids set the shape)
     model.remove_nodes([ln, *e.adds, e.word, e.position] + ([e.segment] if e.segment is not None else []))

@@ -18,17 +18,11 @@ import numpy as np
 from onnx import NodeProto, helper, numpy_helper
 
 from . import contract
+from .onnx_nodes import attribute, attributes, reads_packed_qkv, used_once
 
 
-def _int_attribute(node: NodeProto, name: str, default: int | None = None) -> int | None:
-    for a in node.attribute:
-        if a.name == name:
-            return helper.get_attribute_value(a)
-    return default
-
-
-def _attributes(node: NodeProto) -> tuple[int, int, int, str]:
-    values = {a.name: helper.get_attribute_value(a) for a in node.attribute}
+def _attention_attributes(node: NodeProto) -> tuple[int, int, int, str]:
+    values = attributes(node)
     heads = int(values["num_heads"])
     layout = values.get("layout", b"padded")
     return heads, int(values.get("num_kv_heads", heads)), int(values["head_size"]), \
@@ -40,7 +34,7 @@ def _split_sizes(model, split: NodeProto) -> list[int] | None:
     if len(split.input) > 1 and split.input[1]:
         sizes = model.get_constant_value(split.input[1])
         return None if sizes is None else [int(s) for s in np.asarray(sizes).reshape(-1)]
-    sizes = _int_attribute(split, "split")  # opset < 13
+    sizes = attribute(split, "split")  # opset < 13
     return [int(s) for s in sizes] if sizes else None
 
 
@@ -48,11 +42,11 @@ def _drops_leading_row(model, node: NodeProto | None) -> bool:
     """Gather(x, 0) on axis 0 with a scalar index, or Squeeze(x, axes=[0]): [1, T, W] -> [T, W]."""
     if node is None:
         return False
-    if node.op_type == "Gather" and _int_attribute(node, "axis", 0) == 0:
+    if node.op_type == "Gather" and attribute(node, "axis", 0) == 0:
         index = model.get_constant_value(node.input[1])
         return index is not None and np.ndim(index) == 0 and int(index) == 0
     if node.op_type == "Squeeze":
-        axes = model.get_constant_value(node.input[1]) if len(node.input) > 1 else _int_attribute(node, "axes")
+        axes = model.get_constant_value(node.input[1]) if len(node.input) > 1 else attribute(node, "axes")
         return axes is not None and [int(a) for a in np.asarray(axes).reshape(-1)] == [0]
     return False
 
@@ -66,9 +60,9 @@ class _QkvSource:
 
 
 def _find_source(model, node: NodeProto, producers: dict, consumers: dict) -> _QkvSource | None:
-    qkv = list(node.input[:3])
-    if len(qkv) < 3 or not all(qkv):
+    if reads_packed_qkv(node):
         return None  # already packed (or malformed: left to the runtime's checks)
+    qkv = list(node.input[:3])
     first = [producers.get(name) for name in qkv]
     row_drops = []
     if all(_drops_leading_row(model, p) for p in first):
@@ -77,21 +71,20 @@ def _find_source(model, node: NodeProto, producers: dict, consumers: dict) -> _Q
     if split is None or split.op_type != "Split" or list(split.output) != qkv:
         return None
     # Every Split output (and row drop) must feed this node only: the rewrite removes them.
-    for name in list(split.output) + [d.output[0] for d in row_drops]:
-        if len(consumers.get(name, [])) != 1 or model.find_graph_output(name) is not None:
-            return None
+    if not all(used_once(model, name, consumers) for name in list(split.output) + [d.output[0] for d in row_drops]):
+        return None
     return _QkvSource(split, row_drops)
 
 
 def _splits_q_k_v(model, source: _QkvSource, node: NodeProto) -> bool:
     """The Split cuts the last axis into [H*D, Hkv*D, Hkv*D]: exactly the packed q|k|v row of the contract."""
-    heads, kv_heads, head_size, layout = _attributes(node)
+    heads, kv_heads, head_size, layout = _attention_attributes(node)
     rank = (3 if layout == "padded" else 2) + (1 if source.row_drops else 0)
-    if _int_attribute(source.split, "axis", 0) not in (-1, rank - 1):
+    if attribute(source.split, "axis", 0) not in (-1, rank - 1):
         return False
     sizes = _split_sizes(model, source.split)
     if sizes is None:  # equal parts
-        return heads == kv_heads and _int_attribute(source.split, "num_outputs", 3) == 3
+        return heads == kv_heads and attribute(source.split, "num_outputs", 3) == 3
     return sizes == [heads * head_size, kv_heads * head_size, kv_heads * head_size]
 
 

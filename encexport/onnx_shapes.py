@@ -15,6 +15,7 @@ import onnx
 from onnx import shape_inference
 
 from . import contract
+from .onnx_nodes import attention_output_width, reads_packed_qkv
 
 
 def _value_infos(model: onnx.ModelProto) -> dict[str, onnx.ValueInfoProto]:
@@ -25,12 +26,10 @@ def _value_infos(model: onnx.ModelProto) -> dict[str, onnx.ValueInfoProto]:
 def _set_output_width(vi: onnx.ValueInfoProto, node: onnx.NodeProto) -> None:
     """Rows of num_heads*head_size: narrower than the query when it holds packed q|k|v (key/value empty)."""
     dims = vi.type.tensor_type.shape.dim
-    separate_key_value = len(node.input) >= 3 and bool(node.input[1]) and bool(node.input[2])
-    if separate_key_value or not dims:
+    if not reads_packed_qkv(node) or not dims:
         return
-    attrs = {a.name: onnx.helper.get_attribute_value(a) for a in node.attribute}
     dims[-1].Clear()
-    dims[-1].dim_value = int(attrs["num_heads"]) * int(attrs["head_size"])
+    dims[-1].dim_value = attention_output_width(node)
 
 
 def annotate_attention_shapes(model: onnx.ModelProto, max_rounds: int = 256) -> onnx.ModelProto:

@@ -24,15 +24,15 @@ from onnx import helper
 from . import contract
 from .fuse_embedding import fuse_embedding_layer_norm
 from .fuse_qkv import pack_qkv_inputs
+from .onnx_nodes import attention_output_width
 from .onnx_shapes import annotate_attention_shapes
 
 
 def _infer_attention(self, node) -> None:
     """Our node's output: the query's type and leading dims, num_heads*head_size wide (packed q|k|v rows included)."""
-    attrs = {a.name: helper.get_attribute_value(a) for a in node.attribute}
     shape = self._get_shape(node, 0)
     if shape:
-        shape = [*shape[:-1], int(attrs["num_heads"]) * int(attrs["head_size"])]
+        shape = [*shape[:-1], attention_output_width(node)]
     elem_type = self.known_vi_[node.input[0]].type.tensor_type.elem_type
     self.known_vi_[node.output[0]].CopyFrom(helper.make_tensor_value_info(node.output[0], elem_type, shape))
 
