@@ -30,7 +30,24 @@ const char* to_string(Backend b) {
   return "unknown";
 }
 
-const char* known_backends() { return "auto, reference, flash, cudnn"; }
+namespace {
+constexpr Backend kBackends[] = {Backend::kAuto, Backend::kReference, Backend::kFlash, Backend::kCudnn};
+}  // namespace
+
+const char* known_backends() {
+  static const std::string names = [] {
+    std::string s;
+    for (Backend b : kBackends) s += std::string(s.empty() ? "" : ", ") + to_string(b);
+    return s;
+  }();
+  return names.c_str();
+}
+
+bool is_known_backend(Backend b) {
+  for (Backend known : kBackends)
+    if (b == known) return true;
+  return false;
+}
 
 bool parse_layout(const std::string& s, Layout* out) {
   if (s == "padded") { *out = Layout::kPadded; return true; }
@@ -39,7 +56,7 @@ bool parse_layout(const std::string& s, Layout* out) {
 }
 
 bool parse_backend(const std::string& s, Backend* out) {
-  for (Backend b : {Backend::kAuto, Backend::kReference, Backend::kFlash, Backend::kCudnn}) {
+  for (Backend b : kBackends) {
     if (s == to_string(b)) { *out = b; return true; }
   }
   return false;

@@ -54,8 +54,7 @@ Status validate(const AttentionParams& p) {
   const bool empty = p.total_tokens == 0;
   if (!empty && (p.q == nullptr || p.k == nullptr || p.v == nullptr || p.out == nullptr))
     return fail("q, k, v and out must be non-null");
-  if (p.backend != Backend::kAuto && p.backend != Backend::kReference && p.backend != Backend::kFlash &&
-      p.backend != Backend::kCudnn)
+  if (!is_known_backend(p.backend))
     return fail("unknown backend ", static_cast<int>(p.backend), "; known: ", known_backends());
   if (p.backend == Backend::kCudnn && p.layout != Layout::kPadded)
     return fail("backend 'cudnn' takes the padded layout only; use backend 'auto' or 'flash' for packed tokens");

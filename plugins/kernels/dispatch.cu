@@ -14,6 +14,7 @@
 #include "cudnn/cudnn_attention.h"
 #include "encexport/params.h"
 #include "launchers.h"
+#include "token_tensors.h"
 
 namespace encexport {
 namespace {
@@ -47,27 +48,30 @@ int64_t mean_sequence_length(const AttentionParams& p) {
   return p.batch > 0 ? p.total_tokens / p.batch : 0;
 }
 
-// Any instance for (dtype, head size): preferring `row_blocks` when it is compiled.
-const FlashInstance* find_flash_instance(DType dtype, int head_size, int row_blocks = 0) {
-  const FlashInstance* any = nullptr;
-  for (const FlashInstance& f : kFlashInstances) {
-    if (f.dtype != dtype || f.head_size != head_size) continue;
-    if (f.row_blocks == row_blocks) return &f;
-    if (any == nullptr || f.row_blocks > any->row_blocks) any = &f;  // default: the long tiling
-  }
-  return any;
+// The compiled instance for (dtype, head size, tiling), or nullptr. The long tiling
+// (kernels::long_row_blocks) exists for every compiled head size.
+const FlashInstance* find_flash_instance(DType dtype, int head_size, int row_blocks) {
+  for (const FlashInstance& f : kFlashInstances)
+    if (f.dtype == dtype && f.head_size == head_size && f.row_blocks == row_blocks) return &f;
+  return nullptr;
 }
 
+const FlashInstance* find_long_flash_instance(DType dtype, int head_size) {
+  return find_flash_instance(dtype, head_size, kernels::long_row_blocks(head_size));
+}
+
+// The short tiling by the rule above (or as forced), where compiled; else the long one.
 const FlashInstance* choose_flash_instance(const AttentionParams& p) {
   int rows = g_forced_row_blocks.load(std::memory_order_relaxed);
-  if (rows == 0) rows = mean_sequence_length(p) <= kShortTileMaxMeanLength ? 1 : 2;
-  return find_flash_instance(p.dtype, p.head_size, rows);
+  if (rows == 0) rows = mean_sequence_length(p) <= kShortTileMaxMeanLength ? 1 : kernels::long_row_blocks(p.head_size);
+  const FlashInstance* f = find_flash_instance(p.dtype, p.head_size, rows);
+  return f != nullptr ? f : find_long_flash_instance(p.dtype, p.head_size);
 }
 
 std::string flash_head_sizes() {
   std::string s;
   for (const FlashInstance& f : kFlashInstances) {
-    if (f.dtype != DType::kFloat16 || f.row_blocks != find_flash_instance(f.dtype, f.head_size)->row_blocks) continue;
+    if (f.dtype != DType::kFloat16 || f.row_blocks != kernels::long_row_blocks(f.head_size)) continue;
     if (!s.empty()) s += ", ";
     s += std::to_string(f.head_size);
   }
@@ -93,21 +97,14 @@ int current_device_major() {
   return major;
 }
 
-bool aligned16(const void* ptr) { return (reinterpret_cast<uintptr_t>(ptr) & 15u) == 0; }
-
 // Why the tensor-core kernel cannot take p (empty string: it can).
 std::string flash_refusal(const AttentionParams& p) {
   if (p.dtype != DType::kFloat16 && p.dtype != DType::kBFloat16)
     return std::string("dtype ") + to_string(p.dtype) + " (flash runs float16 and bfloat16)";
-  if (find_flash_instance(p.dtype, p.head_size) == nullptr)
+  if (find_long_flash_instance(p.dtype, p.head_size) == nullptr)
     return "head_size " + std::to_string(p.head_size) + " (flash head sizes: " + flash_head_sizes() + ")";
   if (current_device_major() < 8) return "a GPU of compute capability < 8.0 (flash needs sm_80 or newer)";
-  // cp.async moves 16-byte chunks: every row must start on a 16-byte boundary.
-  if (!aligned16(p.q) || !aligned16(p.k) || !aligned16(p.v) || !aligned16(p.out))
-    return "q/k/v/out pointers not 16-byte aligned";
-  if (p.q_row_stride % 8 || p.k_row_stride % 8 || p.v_row_stride % 8 || p.o_row_stride % 8)
-    return "row strides not a multiple of 8 elements";
-  return {};
+  return kernels::unaligned_rows(p);  // cp.async moves 16-byte chunks
 }
 
 Status cuda_status(cudaError_t e, const char* what) {

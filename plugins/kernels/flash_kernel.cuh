@@ -24,12 +24,6 @@
 
 namespace encexport::kernels {
 
-// m16 row blocks per warp in the long-sequence tiling. Every K/V fragment a warp loads by ldmatrix feeds
-// that many MMAs, so two blocks halve the shared-memory traffic per MMA, which is what limits mma.sync at
-// long sequences. Above D=128 the two blocks' fp32 accumulators (D fp32 registers per thread) no longer
-// fit next to S.
-constexpr int long_row_blocks(int head_dim) { return head_dim <= 128 ? 2 : 1; }
-
 // kRowBlocks = 1 is the short-sequence tiling: 64 query rows per CTA instead of 128, about half the
 // registers per thread (so twice the resident CTAs per SM) and half the rows wasted on a short sequence's
 // last tile -- what ragged batches of ~64-token sequences need (dispatch.cu picks it by mean length).

@@ -20,7 +20,7 @@ OUT = Path(__file__).resolve().parent / "instantiations"
 
 def row_blocks(d: int) -> list[int]:
     """m16 row blocks per warp to compile: the long tiling (2 up to D=128, else 1), plus the 64-row short
-    tiling wherever it differs from the long one (flash_kernel.cuh, long_row_blocks)."""
+    tiling wherever it differs from the long one (launchers.h, long_row_blocks)."""
     return [2, 1] if d <= 128 else [1]
 
 

@@ -14,6 +14,12 @@ namespace encexport::kernels {
 // Reference family: CUDA cores, fp32 accumulation, every dtype, every head size <= kMaxHeadSize.
 cudaError_t launch_reference(const AttentionParams& p, cudaStream_t stream);
 
+// m16 row blocks per warp in the flash kernel's long-sequence tiling. Every K/V fragment a warp loads by
+// ldmatrix feeds that many MMAs, so two blocks halve the shared-memory traffic per MMA, which is what limits
+// mma.sync at long sequences. Above D=128 the two blocks' fp32 accumulators (D fp32 registers per thread) no
+// longer fit next to S. Every compiled head size has this tiling (generate.py); D <= 128 also has 1 block.
+constexpr int long_row_blocks(int head_dim) { return head_dim <= 128 ? 2 : 1; }
+
 // Flash family: tensor cores (mma.sync m16n8k16), Element = __half or __nv_bfloat16, head size kHeadDim,
 // kRowBlocks m16 row blocks per warp (2: 128-row tiles for long sequences, 1: 64-row tiles for short ones).
 // Preconditions checked by the dispatcher: head_size == kHeadDim, 16-byte aligned pointers, row strides a

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <string>
 
 #include "encexport/params.h"
 
@@ -29,6 +30,17 @@ inline TokenTensors token_tensors(const AttentionParams& p) {
   t.q_stride = p.q_row_stride; t.k_stride = p.k_row_stride; t.v_stride = p.v_row_stride; t.o_stride = p.o_row_stride;
   t.batch = p.batch; t.seq_len = p.seq_len; t.num_heads = p.num_heads; t.group = p.num_heads / p.num_kv_heads;
   return t;
+}
+
+// Why the token rows cannot be moved in 16-byte chunks (flash's cp.async, cuDNN's vector loads), or "" when
+// they can: every row of q, k, v and out must start on a 16-byte boundary (16-bit elements).
+inline std::string unaligned_rows(const AttentionParams& p) {
+  auto aligned16 = [](const void* ptr) { return (reinterpret_cast<uintptr_t>(ptr) & 15u) == 0; };
+  if (!aligned16(p.q) || !aligned16(p.k) || !aligned16(p.v) || !aligned16(p.out))
+    return "q/k/v/out pointers not 16-byte aligned";
+  if (p.q_row_stride % 8 || p.k_row_stride % 8 || p.v_row_stride % 8 || p.o_row_stride % 8)
+    return "row strides not a multiple of 8 elements";
+  return {};
 }
 
 }  // namespace encexport::kernels

@@ -3,8 +3,6 @@
 namespace encexport::ort {
 namespace {
 
-size_t bytes_per_element(DType t) { return t == DType::kFloat32 ? 4 : 2; }
-
 // Input i, or a null value when the node leaves it empty ("") or omits it at the end.
 Ort::ConstValue optional_input(Ort::KernelContext& ctx, size_t i) {
   return i < ctx.GetInputCount() ? ctx.GetInput(i) : Ort::ConstValue{nullptr};
@@ -37,8 +35,8 @@ Status bind_call(Ort::KernelContext& ctx, const NodeAttributes& a, DType dtype, 
   if (shapes.packed_qkv()) {
     // k and v are column ranges of query's rows; the kernels read them with query's row stride.
     const auto* row = static_cast<const char*>(p->q);
-    p->k = row ? row + packed_key_offset(a) * bytes_per_element(dtype) : nullptr;
-    p->v = row ? row + packed_value_offset(a) * bytes_per_element(dtype) : nullptr;
+    p->k = row ? row + packed_key_offset(a) * element_size(dtype) : nullptr;
+    p->v = row ? row + packed_value_offset(a) * element_size(dtype) : nullptr;
   } else {
     p->k = k.GetTensorRawData();
     p->v = v.GetTensorRawData();

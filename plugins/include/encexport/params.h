@@ -9,6 +9,7 @@
 //   produces no rows (packed) or only zero rows (padded).
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -31,12 +32,17 @@ enum class Backend : int32_t {
   kCudnn = 3,      // cuDNN's fused attention (graph API), loaded at run time; padded layout, fp16/bf16
 };
 
+// Bytes per element of a q/k/v/out tensor.
+inline size_t element_size(DType d) { return d == DType::kFloat32 ? 4 : 2; }
+
 const char* to_string(DType);
 const char* to_string(Layout);
 const char* to_string(Backend);
 // Parse the ONNX attribute strings; return false on an unknown name.
 bool parse_layout(const std::string& s, Layout* out);
 bool parse_backend(const std::string& s, Backend* out);
+// Whether b is one of the enumerators (values cross the C ABI of the test entry point as integers).
+bool is_known_backend(Backend b);
 // Comma-separated list of the backend names this build knows, for error messages.
 const char* known_backends();
 

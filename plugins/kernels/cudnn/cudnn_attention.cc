@@ -19,6 +19,7 @@
 #include <mutex>
 #include <unordered_map>
 
+#include "../token_tensors.h"
 #include "cudnn_attention.h"
 #include "padding_rows.h"
 
@@ -63,8 +64,6 @@ const std::string& library_problem() {
   }();
   return problem;
 }
-
-bool aligned16(const void* ptr) { return (reinterpret_cast<uintptr_t>(ptr) & 15u) == 0; }
 
 // Everything a graph depends on. Pointers are bound per call; the lengths' values too.
 struct GraphKey {
@@ -188,7 +187,7 @@ Status run_plan(const AttentionParams& p, const Plan& plan, cudnnHandle_t handle
       status = Status::Error("EncoderOnlyAttention: cuDNN attention failed to run: " + e.get_message());
   }
   if (status && padding) {
-    const size_t elem = p.dtype == DType::kFloat32 ? 4 : 2;
+    const size_t elem = element_size(p.dtype);
     const cudaError_t e = launch_zero_padding_rows(p.out, p.o_row_stride * elem,
                                                    static_cast<int64_t>(p.num_heads) * p.head_size * elem, p.batch,
                                                    p.seq_len, lengths, stream);
@@ -209,10 +208,7 @@ std::string refusal(const AttentionParams& p) {
   if (p.layout != Layout::kPadded) return "the packed layout (cudnn takes the padded layout)";
   if (p.head_size % 8 != 0 || p.head_size > 256)
     return "head_size " + std::to_string(p.head_size) + " (cudnn: a multiple of 8, at most 256)";
-  if (!aligned16(p.q) || !aligned16(p.k) || !aligned16(p.v) || !aligned16(p.out))
-    return "q/k/v/out pointers not 16-byte aligned";
-  if (p.q_row_stride % 8 || p.k_row_stride % 8 || p.v_row_stride % 8 || p.o_row_stride % 8)
-    return "row strides not a multiple of 8 elements";
+  if (std::string why = kernels::unaligned_rows(p); !why.empty()) return why;
   return library_problem();
 }
 

@@ -22,8 +22,6 @@ using namespace encexport;
 
 namespace {
 
-size_t element_size(DType d) { return d == DType::kFloat32 ? 4 : 2; }
-
 std::vector<unsigned char> encode(const std::vector<float>& x, DType d) {
   std::vector<unsigned char> bytes(x.size() * element_size(d));
   for (size_t i = 0; i < x.size(); ++i) {
