@@ -60,6 +60,19 @@ def ort_cuda(cuda):
 
 
 @pytest.fixture(scope="session")
+def cuda_only_session(ort_cuda):
+    """session(model): CUDAExecutionProvider only with CPU fallback disabled, so the node provably runs on the GPU."""
+    ort, eort = ort_cuda
+
+    def make(model):
+        so = eort.session_options()
+        so.add_session_config_entry("session.disable_cpu_ep_fallback", "1")
+        return ort.InferenceSession(model, sess_options=so, providers=["CUDAExecutionProvider"])
+
+    return make
+
+
+@pytest.fixture(scope="session")
 def cudnn_available(testapi):
     """Skip when the library has no usable cuDNN backend (built without its headers, or no libcudnn here);
     ENCEXPORT_REQUIRE_CUDNN=1 (scripts/gpu_check.sh) turns that skip into a failure."""

@@ -16,40 +16,9 @@ torch = pytest.importorskip("torch")
 onnx = pytest.importorskip("onnx")
 
 from attention_oracle import cu_seqlens, pack, sdpa_padded, unpack  # noqa: E402
+from onnx_models import attention_model  # noqa: E402
 
 pytestmark = pytest.mark.gpu
-
-
-def _model(elem, layout, heads, kv_heads, head_size, scale, backend, with_lengths=True):
-    from onnx import TensorProto, helper
-
-    if layout == "padded":
-        q = helper.make_tensor_value_info("q", elem, ["B", "S", heads * head_size])
-        k = helper.make_tensor_value_info("k", elem, ["B", "S", kv_heads * head_size])
-        v = helper.make_tensor_value_info("v", elem, ["B", "S", kv_heads * head_size])
-        lens = helper.make_tensor_value_info("seq_lens", TensorProto.INT32, ["B"])
-        out = helper.make_tensor_value_info("out", elem, ["B", "S", heads * head_size])
-    else:
-        q = helper.make_tensor_value_info("q", elem, ["T", heads * head_size])
-        k = helper.make_tensor_value_info("k", elem, ["T", kv_heads * head_size])
-        v = helper.make_tensor_value_info("v", elem, ["T", kv_heads * head_size])
-        lens = helper.make_tensor_value_info("cu_seqlens", TensorProto.INT32, ["B1"])
-        out = helper.make_tensor_value_info("out", elem, ["T", heads * head_size])
-    inputs = [q, k, v] + ([lens] if with_lengths else [])
-    node = helper.make_node("EncoderOnlyAttention", [i.name for i in inputs], ["out"], domain="encexport",
-                            num_heads=heads, num_kv_heads=kv_heads, head_size=head_size, scale=scale, causal=0,
-                            backend=backend, layout=layout, plugin_version="1", plugin_namespace="")
-    graph = helper.make_graph([node], "attention", inputs, [out])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("encexport", 1)])
-    model.ir_version = 10
-    return model.SerializeToString()
-
-
-def _session(ort_cuda, model):
-    ort, eort = ort_cuda
-    so = eort.session_options()
-    so.add_session_config_entry("session.disable_cpu_ep_fallback", "1")  # the node must be placed on CUDA
-    return ort.InferenceSession(model, sess_options=so, providers=["CUDAExecutionProvider"])
 
 
 CASES = [  # dtype, layout, heads, kv_heads, head_size, lens, S, backend
@@ -64,22 +33,22 @@ TOL = {torch.float16: 1e-2, torch.float32: 1e-4}
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"{str(c[0])[6:]}-{c[1]}-H{c[2]}kv{c[3]}-d{c[4]}-{c[7]}")
-def test_ort_cuda_op_matches_sdpa(case, ort_cuda, cuda, record):
+def test_ort_cuda_op_matches_sdpa(case, cuda_only_session, cuda, record):
     dtype, layout, heads, kv, d, lens, s, backend = case
-    elem = onnx.TensorProto.FLOAT16 if dtype == torch.float16 else onnx.TensorProto.FLOAT
     scale = 1 / math.sqrt(d)
     gen = torch.Generator().manual_seed(7)
     q, k, v = (torch.randn(len(lens), s, h * d, generator=gen).to(cuda, dtype) for h in (heads, kv, kv))
     ref = sdpa_padded(q, k, v, lens, heads, kv, d, scale)
-    sess = _session(ort_cuda, _model(elem, layout, heads, kv, d, scale, backend))
+    sess = cuda_only_session(attention_model(num_heads=heads, num_kv_heads=kv, head_size=d, scale=scale,
+                                             backend=backend, layout=layout, dtype=str(dtype).replace("torch.", "")))
     assert "CUDAExecutionProvider" in sess.get_providers()
     if layout == "padded":
-        feeds = {"q": q.cpu().numpy(), "k": k.cpu().numpy(), "v": v.cpu().numpy(),
-                 "seq_lens": np.array(lens, dtype=np.int32)}
+        feeds = {"query": q.cpu().numpy(), "key": k.cpu().numpy(), "value": v.cpu().numpy(),
+                 "lengths": np.array(lens, dtype=np.int32)}
         out = torch.from_numpy(sess.run(None, feeds)[0]).to(cuda)
     else:
-        feeds = {"q": pack(q, lens).cpu().numpy(), "k": pack(k, lens).cpu().numpy(), "v": pack(v, lens).cpu().numpy(),
-                 "cu_seqlens": cu_seqlens(lens, "cpu").numpy()}
+        feeds = {"query": pack(q, lens).cpu().numpy(), "key": pack(k, lens).cpu().numpy(),
+                 "value": pack(v, lens).cpu().numpy(), "lengths": cu_seqlens(lens, "cpu").numpy()}
         out = unpack(torch.from_numpy(sess.run(None, feeds)[0]).to(cuda), lens, s)
     max_abs = float((out.float() - ref).abs().max())
     config = dict(dtype=str(dtype), layout=layout, heads=heads, kv_heads=kv, head_size=d, lens=lens, backend=backend)
@@ -90,18 +59,19 @@ def test_ort_cuda_op_matches_sdpa(case, ort_cuda, cuda, record):
         assert bool((out[~valid] == 0).all()), f"{config}: padded rows are not zeros"
 
 
-def test_ort_cuda_flash_unsupported_fails_at_session_creation(ort_cuda, cuda):
-    model = _model(onnx.TensorProto.FLOAT, "padded", 2, 2, 64, 0.125, "flash")
+def test_ort_cuda_flash_unsupported_fails_at_session_creation(cuda_only_session, cuda):
+    model = attention_model(num_heads=2, head_size=64, scale=0.125, backend="flash", dtype="float32")
     with pytest.raises(Exception) as e:
-        _session(ort_cuda, model)
+        cuda_only_session(model)
     assert "flash" in str(e.value), str(e.value)
 
 
-def test_ort_cuda_padded_without_lengths(ort_cuda, cuda):
+def test_ort_cuda_padded_without_lengths(cuda_only_session, cuda):
     d, h, s = 64, 2, 40
-    model = _model(onnx.TensorProto.FLOAT16, "padded", h, h, d, 0.125, "auto", with_lengths=False)
-    sess = _session(ort_cuda, model)
+    model = attention_model(num_heads=h, head_size=d, scale=0.125, dtype="float16", with_lengths=False)
+    sess = cuda_only_session(model)
     q, k, v = (torch.randn(3, s, h * d, device=cuda, dtype=torch.float16) for _ in range(3))
-    out = torch.from_numpy(sess.run(None, {"q": q.cpu().numpy(), "k": k.cpu().numpy(), "v": v.cpu().numpy()})[0])
+    out = torch.from_numpy(sess.run(None, {"query": q.cpu().numpy(), "key": k.cpu().numpy(),
+                                           "value": v.cpu().numpy()})[0])
     ref = sdpa_padded(q, k, v, [s] * 3, h, h, d, 0.125).cpu()
     assert float((out.float() - ref).abs().max()) <= 1e-2

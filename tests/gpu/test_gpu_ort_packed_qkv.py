@@ -14,24 +14,9 @@ torch = pytest.importorskip("torch")
 onnx = pytest.importorskip("onnx")
 
 from attention_oracle import cu_seqlens, pack, sdpa_padded, unpack  # noqa: E402
+from onnx_models import attention_model  # noqa: E402
 
 pytestmark = pytest.mark.gpu
-
-
-def _model(layout, heads, kv_heads, head_size, scale, backend):
-    from onnx import TensorProto, helper
-
-    lead = ["B", "S"] if layout == "padded" else ["T"]
-    qkv = helper.make_tensor_value_info("qkv", TensorProto.FLOAT16, lead + [(heads + 2 * kv_heads) * head_size])
-    lens = helper.make_tensor_value_info("lengths", TensorProto.INT32, ["L"])
-    out = helper.make_tensor_value_info("out", TensorProto.FLOAT16, lead + [heads * head_size])
-    node = helper.make_node("EncoderOnlyAttention", ["qkv", "", "", "lengths"], ["out"], domain="encexport",
-                            num_heads=heads, num_kv_heads=kv_heads, head_size=head_size, scale=scale, causal=0,
-                            backend=backend, layout=layout, plugin_version="1", plugin_namespace="")
-    graph = helper.make_graph([node], "packed_qkv", [qkv, lens], [out])
-    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("encexport", 1)])
-    model.ir_version = 10
-    return model.SerializeToString()
 
 
 CASES = [  # layout, heads, kv_heads, head_size, lens, S, backend
@@ -45,23 +30,20 @@ CASES = [  # layout, heads, kv_heads, head_size, lens, S, backend
 
 
 @pytest.mark.parametrize("case", CASES, ids=lambda c: f"{c[0]}-H{c[1]}kv{c[2]}-d{c[3]}-{c[6]}")
-def test_ort_cuda_packed_qkv_matches_sdpa(case, ort_cuda, cuda, record):
+def test_ort_cuda_packed_qkv_matches_sdpa(case, cuda_only_session, cuda, record):
     layout, heads, kv, d, lens, s, backend = case
-    ort, eort = ort_cuda
     scale = 1 / math.sqrt(d)
     gen = torch.Generator().manual_seed(11)
     q, k, v = (torch.randn(len(lens), s, h * d, generator=gen).to(cuda, torch.float16) for h in (heads, kv, kv))
     ref = sdpa_padded(q, k, v, lens, heads, kv, d, scale)
-    so = eort.session_options()
-    so.add_session_config_entry("session.disable_cpu_ep_fallback", "1")  # the node must be placed on CUDA
-    sess = ort.InferenceSession(_model(layout, heads, kv, d, scale, backend), sess_options=so,
-                                providers=["CUDAExecutionProvider"])
+    sess = cuda_only_session(attention_model(num_heads=heads, num_kv_heads=kv, head_size=d, scale=scale,
+                                             backend=backend, layout=layout, dtype="float16", packed_qkv=True))
     rows = torch.cat([q, k, v], dim=-1)
     if layout == "padded":
-        feeds = {"qkv": rows.cpu().numpy(), "lengths": np.array(lens, dtype=np.int32)}
+        feeds = {"query": rows.cpu().numpy(), "lengths": np.array(lens, dtype=np.int32)}
         out = torch.from_numpy(sess.run(None, feeds)[0]).to(cuda)
     else:
-        feeds = {"qkv": pack(rows, lens).cpu().numpy(), "lengths": cu_seqlens(lens, "cpu").numpy()}
+        feeds = {"query": pack(rows, lens).cpu().numpy(), "lengths": cu_seqlens(lens, "cpu").numpy()}
         out = unpack(torch.from_numpy(sess.run(None, feeds)[0]).to(cuda), lens, s)
     max_abs = float((out.float() - ref).abs().max())
     config = dict(layout=layout, heads=heads, kv_heads=kv, head_size=d, lens=lens, backend=backend)
