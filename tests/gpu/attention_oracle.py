@@ -7,6 +7,11 @@ import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
 
 
+def valid_rows(lens, s, device) -> torch.Tensor:
+    """[B, S] bool: row i of sequence b holds a real token (i < lens[b], lens as cpu ints)."""
+    return torch.arange(s, device=device)[None, :] < torch.as_tensor(lens, device=device)[:, None]
+
+
 def sdpa_padded(q, k, v, lens, num_heads, num_kv_heads, head_size, scale):
     """q [B,S,H*D], k/v [B,S,Hkv*D], lens [B] (cpu ints) -> fp32 [B,S,H*D]; rows >= len are 0."""
     b, s, _ = q.shape
@@ -14,8 +19,7 @@ def sdpa_padded(q, k, v, lens, num_heads, num_kv_heads, head_size, scale):
     qh = q.float().view(b, s, num_heads, head_size).transpose(1, 2)
     kh = k.float().view(b, s, num_kv_heads, head_size).transpose(1, 2).repeat_interleave(g, dim=1)
     vh = v.float().view(b, s, num_kv_heads, head_size).transpose(1, 2).repeat_interleave(g, dim=1)
-    lens_t = torch.as_tensor(lens, device=q.device)
-    valid = torch.arange(s, device=q.device)[None, :] < lens_t[:, None]  # [B, S]
+    valid = valid_rows(lens, s, q.device)
     mask = valid[:, None, None, :]
     with sdpa_kernel(SDPBackend.MATH):
         o = torch.nn.functional.scaled_dot_product_attention(qh, kh, vh, attn_mask=mask, scale=scale)

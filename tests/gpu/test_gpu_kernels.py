@@ -21,7 +21,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from attention_oracle import cu_seqlens, pack, sdpa_padded, unpack  # noqa: E402
+from attention_oracle import cu_seqlens, pack, sdpa_padded, unpack, valid_rows  # noqa: E402
 
 pytestmark = pytest.mark.gpu
 
@@ -108,7 +108,7 @@ def test_kernel_matches_sdpa(case, testapi, cuda, record, request):
     atol, rtol = TOLERANCE[case["dtype"]]
     config = {k: (str(v) if k == "dtype" else v) for k, v in case.items() if k != "lens"}
     config.update(batch=len(case["lens"]), lens_min=min(case["lens"]), lens_max=max(case["lens"]), used=used)
-    valid = torch.arange(case["seq"], device=cuda)[None, :] < torch.tensor(case["lens"], device=cuda)[:, None]
+    valid = valid_rows(case["lens"], case["seq"], cuda)
     diff = (out.float() - ref).abs()
     max_abs = float(diff[valid].max()) if bool(valid.any()) else 0.0
     max_rel = max_abs / max(float(ref.abs().max()), 1e-6)
@@ -132,7 +132,7 @@ def test_each_flash_tiling_matches_sdpa(case, rows, testapi, cuda):
     with testapi.flash_tiling(rows):
         out, ref, used = _run_case(case, testapi, cuda)
     atol, rtol = TOLERANCE[case["dtype"]]
-    valid = torch.arange(case["seq"], device=cuda)[None, :] < torch.tensor(case["lens"], device=cuda)[:, None]
+    valid = valid_rows(case["lens"], case["seq"], cuda)
     assert used == "flash"
     assert bool((out[~valid] == 0).all()), "padded query rows are not exact zeros"
     assert bool(((out.float() - ref).abs() <= atol + rtol * ref.abs()).all())
@@ -205,7 +205,7 @@ def test_cudnn_out_of_range_lengths_are_clamped(lens, testapi, cuda, cudnn_avail
                                   out=torch.full_like(q, float("nan")))
     torch.cuda.synchronize()
     ref = sdpa_padded(q, q, q, clamped, h, h, d, 0.125)
-    valid = torch.arange(s, device=cuda)[None, :] < torch.tensor(clamped, device=cuda)[:, None]
+    valid = valid_rows(clamped, s, cuda)
     assert used == "cudnn" and bool((out[~valid] == 0).all())
     assert bool(((out.float() - ref).abs()[valid] <= 4e-2 + 2e-2 * ref.abs()[valid]).all())
 

@@ -15,7 +15,7 @@ import pytest
 torch = pytest.importorskip("torch")
 onnx = pytest.importorskip("onnx")
 
-from attention_oracle import cu_seqlens, pack, sdpa_padded, unpack  # noqa: E402
+from attention_oracle import cu_seqlens, pack, sdpa_padded, unpack, valid_rows  # noqa: E402
 from onnx_models import attention_model  # noqa: E402
 
 pytestmark = pytest.mark.gpu
@@ -55,7 +55,7 @@ def test_ort_cuda_op_matches_sdpa(case, cuda_only_session, cuda, record):
     record(dict(test="ort_cuda", id=str(config), **config, max_abs=max_abs, passed=max_abs <= TOL[dtype]))
     assert max_abs <= TOL[dtype], f"{config}: ORT CUDA op max abs error {max_abs:.3g} > {TOL[dtype]}"
     if layout == "padded":
-        valid = torch.arange(s, device=cuda)[None, :] < torch.tensor(lens, device=cuda)[:, None]
+        valid = valid_rows(lens, s, cuda)
         assert bool((out[~valid] == 0).all()), f"{config}: padded rows are not zeros"
 
 
