@@ -1,16 +1,22 @@
 #!/usr/bin/env bash
 # The GPU check: build the plugins for sm_90, run the GPU tests, compute-sanitizer (memcheck, racecheck,
-# initcheck, synccheck) over a reduced grid, and a microbenchmark against PyTorch SDPA.
+# initcheck, synccheck) over a reduced grid, the profile, and the benchmark (kernel level, runtime level in
+# ONNX Runtime, end to end).
 #
 #   scripts/gpu_check.sh            # from the repo root on a machine with an NVIDIA GPU (sm_80+)
+#   ENCEXPORT_GPU_STEPS=build,tests scripts/gpu_check.sh     # a subset of: build tests models sanitize profile bench
+#
+# The steps can run in separate calls on the same machine (the build stays in build/ and encexport/_lib). Every
+# result names the commit it measured: from git, or from ENCEXPORT_COMMIT / ENCEXPORT_TREE_CLEAN where the
+# checkout has no history (see encexport/bench/provenance.py).
 #
 # Needs the pinned headers in build/third_party (scripts/fetch_headers.sh) and, for the real-MiniLM test,
 # .gpu_models from scripts/prepare_gpu_models.py (carry both to the GPU machine). Writes build.log, pytest.log,
-# gpu_results.json, sanitizer.log, bench.json, env.txt, summary.md and perf/ (the full benchmark:
-# performance.md, bench.json, ratio.png) into $OUT (default build/gpu_check); on the device machine, where
+# gpu_results.json, sanitizer.log, env.txt, summary.md and perf/ (the benchmark: performance.md, bench.json,
+# ratio.png, e2e.png) into $OUT (default build/gpu_check); on the device machine, where
 # $OUT comes back as at most 8 files, they travel as gpu_check.tgz with summary.md and performance.md beside it.
 # The ONNX Runtime CUDA tests and benchmark rows run when onnxruntime-gpu is importable (or staged in
-# /tmp/devsite/ort). ENCEXPORT_FULL_BENCH=0 skips the full benchmark.
+# /tmp/devsite/ort). ENCEXPORT_BENCH_ARGS passes extra arguments to `encexport bench`.
 set -uo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
@@ -21,6 +27,9 @@ export PYTHONUNBUFFERED=1
 if [ -f /tmp/devsite/ort/.staged ]; then export PYTHONPATH="/tmp/devsite/ort:$PYTHONPATH"; fi
 status=0
 step() { printf '[gpu_check] %s\n' "$*" >&2; }
+steps=" ${ENCEXPORT_GPU_STEPS:-build tests models sanitize profile bench} "
+steps="${steps//,/ }"
+wants() { [[ "$steps" == *" $1 "* ]]; }
 
 step "environment"
 {
@@ -29,6 +38,8 @@ step "environment"
   compute-sanitizer --version | head -n1
   python3 -c 'import sys, torch; print("python", sys.version.split()[0], "torch", torch.__version__, "cuda", torch.version.cuda)'
   python3 -c 'import onnxruntime as o; print("onnxruntime", o.__version__, o.get_available_providers())' 2>&1 | tail -n1
+  python3 -c 'from encexport.bench.provenance import describe, source_revision; print("measured", describe(source_revision()))'
+  echo "steps${steps% }"
 } > "$out/env.txt" 2>&1
 cat "$out/env.txt" >&2
 
@@ -37,6 +48,7 @@ cat "$out/env.txt" >&2
 # then crashes (two copies of the locale facets). /usr/bin/g++ links libstdc++.so.6 like everything else.
 if [ -x /usr/bin/g++ ]; then export CXX=/usr/bin/g++ CUDAHOSTCXX=/usr/bin/g++; fi
 
+if wants build; then
 step "build (sm_90)"
 if ! ENCEXPORT_CUDA_ARCHS=90 JOBS="$(nproc)" scripts/build_plugins.sh > "$out/build.log" 2>&1; then
   step "full build failed; retrying without the TensorRT plugin (see build.log)"
@@ -45,12 +57,16 @@ if ! ENCEXPORT_CUDA_ARCHS=90 JOBS="$(nproc)" scripts/build_plugins.sh > "$out/bu
     step "build failed"; tail -n 40 "$out/build.log" >&2; exit 1; }
   status=1
 fi
+fi
 
+if wants tests; then
 step "pytest -m gpu tests/gpu"
 ENCEXPORT_REQUIRE_CUDNN=1 ENCEXPORT_GPU_RESULTS="$out/gpu_results.json" python3 -m pytest -m gpu tests/gpu -q -p no:cacheprovider -rs \
   > "$out/pytest.log" 2>&1 || status=1
 tail -n 15 "$out/pytest.log" >&2
+fi
 
+if wants models; then
 step "every model recipe exported (legacy) and checked through ORT CUDA against PyTorch"
 : > "$out/models.log"
 for model in bert roberta xlm-roberta distilbert vit modernbert; do
@@ -58,7 +74,9 @@ for model in bert roberta xlm-roberta distilbert vit modernbert; do
     --providers CUDAExecutionProvider,CPUExecutionProvider >> "$out/models.log" 2>&1 || status=1
 done
 grep -E "^(wrote|PASS|FAIL|providers)" "$out/models.log" >&2
+fi
 
+if wants sanitize; then
 step "compute-sanitizer"
 driver=build/plugins/encexport_sanitize_driver
 : > "$out/sanitizer.log"
@@ -67,7 +85,9 @@ for tool in memcheck racecheck initcheck synccheck; do
   compute-sanitizer --tool "$tool" --error-exitcode 3 "$driver" >> "$out/sanitizer.log" 2>&1 || status=1
 done
 grep -E "^=== |ERROR SUMMARY|RACECHECK SUMMARY|sanitize_driver:" "$out/sanitizer.log" >&2
+fi
 
+if wants profile; then
 step "profile: Nsight Compute metrics of each kernel family on the dense benchmark shapes"
 if command -v ncu >/dev/null 2>&1; then
   metrics="$(ncu --query-metrics 2>/dev/null | python3 scripts/profile_gpu.py metrics)"
@@ -77,13 +97,11 @@ if command -v ncu >/dev/null 2>&1; then
 else
   step "ncu not found: no profile"
 fi
+fi
 
-step "microbenchmark"
-python3 scripts/gpu_bench.py --json "$out/bench.json" >&2 || status=1
-
-if [ "${ENCEXPORT_FULL_BENCH:-1}" = 1 ]; then
-  step "full benchmark: attention vs torch/ORT peers, end to end vs the ORT-optimized export"
-  python3 -m encexport bench --out "$out/perf" --force --e2e > "$out/perf.log" 2>&1 || status=1
+if wants bench; then
+  step "benchmark: kernel level, runtime level (ORT sessions), end to end vs the stock ORT exports"
+  python3 -m encexport bench --out "$out/perf" --force --e2e ${ENCEXPORT_BENCH_ARGS:-} > "$out/perf.log" 2>&1 || status=1
   tail -n 40 "$out/perf.log" >&2
 fi
 

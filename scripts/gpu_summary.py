@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Markdown summary of a scripts/gpu_check.sh run: test pass counts, max errors per dtype/head size,
-sanitizer error counts, microbenchmark table.   python3 scripts/gpu_summary.py OUT_DIR"""
+sanitizer error counts, the benchmark's ratios.   python3 scripts/gpu_summary.py OUT_DIR"""
 from __future__ import annotations
 
 import json
@@ -74,16 +74,16 @@ def main(out: Path) -> None:
     if profile.is_file():
         print("## Nsight Compute profile (fp16, one call per shape and kernel family)\n")
         print(profile.read_text())
-    bench = out / "bench.json"
-    if bench.is_file():
-        data = json.loads(bench.read_text())
-        cols = ["encexport_flash", "encexport_flash_packed", "torch_flash", "torch_cudnn", "torch_efficient"]
-        print(f"## Microbenchmark ({data['device']}, torch {data['torch']}, fp16, median of 50, ms / TFLOP/s)\n")
-        print("| shape | " + " | ".join(cols) + " |\n|---" * 1 + "|---" * len(cols) + "|")
-        for r in data["rows"]:
-            cells = [f"{r[c]:.4f} / {r['flops'] / r[c] / 1e9:.0f}" if r.get(c) else "n/a" for c in cols]
-            print(f"| {r['shape']} | " + " | ".join(cells) + " |")
-
+    perf = out / "perf" / "bench.json"
+    if perf.is_file():
+        data = json.loads(perf.read_text())
+        source = data["env"].get("source", {})
+        print(f"## Benchmark ({data['env'].get('device')}, commit {source.get('commit', 'unknown')[:12]}, "
+              f"{source.get('tree', 'unknown')} tree; back to back, ratio = best peer / our best)\n")
+        print("| level | shape | dtype | ours | µs | best peer | µs | ratio |\n|---|---|---|---|---|---|---|---|")
+        for s in data["summary"]:
+            print(f"| {s['level']} | {s['shape']} | {s['dtype']} | {s['ours']} | {s['ours_us']:.1f} | "
+                  f"{s['best_peer']} | {s['peer_us']:.1f} | {s['ratio']:.2f}x |")
 
 if __name__ == "__main__":
     main(Path(sys.argv[1]))

@@ -21,11 +21,14 @@ def _t(name, elem, dims):
 
 
 def encexport_node(dtype: str, heads: int, kv_heads: int, head_size: int, scale: float, layout: str,
-                   backend: str = "auto") -> bytes:
+                   backend: str = "auto", with_lengths: bool = True) -> bytes:
+    """Our node; a padded node without lengths (with_lengths=False) treats every position as valid."""
     e = ELEM[dtype]
     rank = ["B", "S"] if layout == "padded" else ["T"]
     ins = [_t("query", e, rank + [heads * head_size]), _t("key", e, rank + [kv_heads * head_size]),
-           _t("value", e, rank + [kv_heads * head_size]), _t("lengths", TensorProto.INT32, ["L"])]
+           _t("value", e, rank + [kv_heads * head_size])]
+    if with_lengths or layout == "packed":
+        ins.append(_t("lengths", TensorProto.INT32, ["L"]))
     attrs = contract.node_attributes(num_heads=heads, num_kv_heads=kv_heads, head_size=head_size, scale=scale,
                                      backend=backend, layout=layout)
     node = helper.make_node(contract.OP_TYPE, [i.name for i in ins], ["output"], domain=contract.DOMAIN, **attrs)
@@ -34,13 +37,14 @@ def encexport_node(dtype: str, heads: int, kv_heads: int, head_size: int, scale:
 
 
 def multihead_attention(dtype: str, heads: int, head_size: int, scale: float, masked: bool) -> bytes:
-    """com.microsoft.MultiHeadAttention, [B, S, H*D] inputs, optional key_padding_mask [B, S] int32."""
+    """com.microsoft.MultiHeadAttention, [B, S, H*D] inputs, optional key_padding_mask as 1-D key lengths [B]
+    int32: the mask form that keeps ORT's fused kernels available (a 2-D [B, S] mask rules them out)."""
     e = ELEM[dtype]
     w = heads * head_size
     ins = [_t("query", e, ["B", "S", w]), _t("key", e, ["B", "S", w]), _t("value", e, ["B", "S", w])]
     names = ["query", "key", "value"]
     if masked:
-        ins.append(_t("key_padding_mask", TensorProto.INT32, ["B", "S"]))
+        ins.append(_t("key_padding_mask", TensorProto.INT32, ["B"]))
         names += ["", "key_padding_mask"]
     node = helper.make_node("MultiHeadAttention", names, ["output"], domain="com.microsoft", num_heads=heads,
                             scale=scale)

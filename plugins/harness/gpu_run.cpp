@@ -5,11 +5,20 @@
 //   encexport_trt_harness gpu --layout padded|packed --num-heads H [--num-kv-heads Hkv] --head-size D
 //       [--scale S] [--backend auto|reference|flash] --dtype fp16|bf16|fp32
 //       --q q.npy --k k.npy --v v.npy [--lengths seq_lens_or_cu_seqlens.npy] --out out.npy
+//       [--host-timing N]
+//
+// --host-timing N: after the checked call, N more enqueues in bursts of 20 that do not wait for the GPU; prints
+// "enqueue host us: <median over bursts>", the CPU time one enqueue costs TensorRT's calling thread (the
+// benchmark's host-cost method, encexport/bench/timing.py).
 #include <cuda_runtime_api.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
 #include <cstring>
 #include <map>
 #include <stdexcept>
+#include <vector>
 
 #include "harness.h"
 #include "npy.h"
@@ -44,6 +53,24 @@ nvinfer1::Dims dims_of(const NpyArray& a) {
   d.nbDims = static_cast<int32_t>(a.shape.size());
   for (size_t i = 0; i < a.shape.size(); ++i) d.d[i] = a.shape[i];
   return d;
+}
+
+// Median over bursts of the CPU time per enqueue (the output is rewritten with the same values).
+template <typename Enqueue>
+void print_enqueue_host_cost(int calls, Enqueue&& enqueue, cudaStream_t stream) {
+  constexpr int kBurst = 20;
+  std::vector<double> us;
+  for (int i = 0; i + kBurst <= calls; i += kBurst) {
+    cuda_check(cudaStreamSynchronize(stream), "kernel");
+    const auto t0 = std::chrono::steady_clock::now();
+    for (int j = 0; j < kBurst; ++j)
+      if (enqueue() != 0) throw std::runtime_error("enqueue failed during host timing");
+    us.push_back(std::chrono::duration<double, std::micro>(std::chrono::steady_clock::now() - t0).count() / kBurst);
+  }
+  cuda_check(cudaStreamSynchronize(stream), "kernel");
+  if (us.empty()) return;
+  std::nth_element(us.begin(), us.begin() + us.size() / 2, us.end());
+  std::printf("enqueue host us: %.2f\n", us[us.size() / 2]);
 }
 
 }  // namespace
@@ -116,10 +143,15 @@ int run_gpu(Context& ctx, int argc, char** argv) {
   void* outputs[] = {out_buf.ptr};
   cudaStream_t stream = nullptr;
   cuda_check(cudaStreamCreate(&stream), "cudaStreamCreate");
-  const int32_t rc = runtime->enqueue(desc.data(), desc.data() + nb_in, inputs.data(), outputs, nullptr, stream);
+  auto enqueue = [&] { return runtime->enqueue(desc.data(), desc.data() + nb_in, inputs.data(), outputs, nullptr, stream); };
+  const int32_t rc = enqueue();
   cuda_check(cudaStreamSynchronize(stream), "kernel");
+  if (!t.expect(rc == 0, sec, "enqueue returned " + std::to_string(rc) + ": " + ctx.logger->last_error())) {
+    cudaStreamDestroy(stream);
+    return 1;
+  }
+  if (flags.count("host-timing")) print_enqueue_host_cost(std::stoi(flags["host-timing"]), enqueue, stream);
   cudaStreamDestroy(stream);
-  if (!t.expect(rc == 0, sec, "enqueue returned " + std::to_string(rc) + ": " + ctx.logger->last_error())) return 1;
   cuda_check(cudaMemcpy(out.data.data(), out_buf.ptr, out.data.size(), cudaMemcpyDeviceToHost), "copy out");
   write_npy(need("out"), out);
   t.count("gpu enqueues");

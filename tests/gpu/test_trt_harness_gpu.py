@@ -79,3 +79,26 @@ def test_trt_plugin_enqueue_matches_sdpa(harness, tmp_path, record, dtype, layou
     err = (out - ref).abs().max().item()
     record({**config, "max_abs_err": err})
     assert np.isfinite(err) and err <= 1e-2, f"{config}: max abs error {err}"
+
+
+# The enqueue's host cost on the benchmark's MiniLM and BERT-base S512 shapes (padded, uneven lengths): recorded
+# for docs/performance.md next to ORT's per-call costs (a measurement, not asserted against a time).
+HOST_CASES = [("MiniLM", 64, 12, 32, 128), ("BERT-base S512", 32, 12, 64, 512)]
+
+
+@pytest.mark.parametrize("name,B,H,D,S", HOST_CASES, ids=[c[0] for c in HOST_CASES])
+def test_trt_plugin_enqueue_host_cost(harness, tmp_path, record, name, B, H, D, S):
+    g = torch.Generator().manual_seed(B + S)
+    tensors = [torch.randn(B, S, H * D, generator=g).half() for _ in range(3)]
+    tensors.append(torch.randint(S // 2, S + 1, (B,), generator=g, dtype=torch.int32))
+    paths = [save(tmp_path / f"{n}.npy", t) for n, t in zip(("q", "k", "v", "lengths"), tensors)]
+    cmd = [str(harness), "gpu", "--lib", str(LIBRARY), "--layout", "padded", "--num-heads", str(H), "--head-size",
+           str(D), "--dtype", "fp16", "--q", paths[0], "--k", paths[1], "--v", paths[2], "--lengths", paths[3],
+           "--out", str(tmp_path / "out.npy"), "--host-timing", "200"]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, f"{proc.stdout[-2000:]}\n{proc.stderr[-2000:]}"
+    line = next((ln for ln in proc.stdout.splitlines() if ln.startswith("enqueue host us:")), None)
+    assert line is not None, proc.stdout[-2000:]
+    host_us = float(line.split(":")[1])
+    record({"test": "trt_enqueue_host_cost", "shape": name, "enqueue_host_us": host_us})
+    assert 0.0 < host_us < 1e5

@@ -131,7 +131,9 @@ def check_accepted(case: Case, out: np.ndarray) -> list[str]:
     return problems
 
 
-def judge(seed: int, indices: list[int], out: Path, proc: subprocess.CompletedProcess) -> list[Outcome]:
+def judge(seed: int, indices: list[int], out: Path, proc: subprocess.CompletedProcess,
+          hang_seconds: float = HANG_SECONDS) -> list[Outcome]:
+    """hang_seconds: a case slower than this counts as a hang (raise it for runs under a slowing tool)."""
     done, generator_errors, started = read_records(out)
     assert not generator_errors, f"case generator failed: {generator_errors[:2]}"
     outcomes = []
@@ -145,8 +147,8 @@ def judge(seed: int, indices: list[int], out: Path, proc: subprocess.CompletedPr
         elif rec is None:
             o.problems.append(f"never ran: the runner exited ({proc.returncode}) before it; stderr tail: "
                               f"{proc.stderr[-300:]}")
-        elif rec["seconds"] > HANG_SECONDS:
-            o.problems.append(f"took {rec['seconds']} s (> {HANG_SECONDS} s: treated as a hang)")
+        elif rec["seconds"] > hang_seconds:
+            o.problems.append(f"took {rec['seconds']} s (> {hang_seconds} s: treated as a hang)")
         if rec is not None and case.expect == "refuse":
             msg = rec["message"].lower()
             if rec["status"] == "ok":
