@@ -4,7 +4,7 @@
 # ONNX Runtime, end to end).
 #
 #   scripts/gpu_check.sh            # from the repo root on a machine with an NVIDIA GPU (sm_80+)
-#   ENCEXPORT_GPU_STEPS=build,tests scripts/gpu_check.sh     # a subset of: build tests models sanitize profile bench
+#   ENCEXPORT_GPU_STEPS=build,tests scripts/gpu_check.sh   # a subset of: build tests models sanitize profile bench e2e
 #
 # The steps can run in separate calls on the same machine (the build stays in build/ and encexport/_lib). Every
 # result names the commit it measured: from git, or from ENCEXPORT_COMMIT / ENCEXPORT_TREE_CLEAN where the
@@ -27,7 +27,7 @@ export PYTHONUNBUFFERED=1
 if [ -f /tmp/devsite/ort/.staged ]; then export PYTHONPATH="/tmp/devsite/ort:$PYTHONPATH"; fi
 status=0
 step() { printf '[gpu_check] %s\n' "$*" >&2; }
-steps=" ${ENCEXPORT_GPU_STEPS:-build tests models sanitize profile bench} "
+steps=" ${ENCEXPORT_GPU_STEPS:-build tests models sanitize profile bench e2e} "
 steps="${steps//,/ }"
 wants() { [[ "$steps" == *" $1 "* ]]; }
 
@@ -100,9 +100,15 @@ fi
 fi
 
 if wants bench; then
-  step "benchmark: kernel level, runtime level (ORT sessions), end to end vs the stock ORT exports"
-  python3 -m encexport bench --out "$out/perf" --force --e2e ${ENCEXPORT_BENCH_ARGS:-} > "$out/perf.log" 2>&1 || status=1
+  step "benchmark: kernel level (direct calls) and runtime level (ORT sessions)"
+  python3 -m encexport bench --out "$out/perf" --force ${ENCEXPORT_BENCH_ARGS:-} > "$out/perf.log" 2>&1 || status=1
   tail -n 40 "$out/perf.log" >&2
+fi
+
+if wants e2e; then
+  step "end to end: our exports vs the stock ORT exports (optimizer, packing mode, CUDA graphs)"
+  python3 -m encexport bench --e2e-only --out "$out/e2e" --force > "$out/e2e.log" 2>&1 || status=1
+  tail -n 40 "$out/e2e.log" >&2
 fi
 
 python3 scripts/gpu_summary.py "$out" > "$out/summary.md" || status=1
@@ -112,5 +118,6 @@ if [ -n "${OUT:-}" ]; then
   tar czf "$root/build/gpu_check.tgz" -C "$out" . && find "$out" -mindepth 1 -delete && mv "$root/build/gpu_check.tgz" "$out/"
   tar xzf "$out/gpu_check.tgz" -C "$out" ./summary.md
   tar xzf "$out/gpu_check.tgz" -C "$out" ./perf/performance.md 2>/dev/null || true
+  tar xzf "$out/gpu_check.tgz" -C "$out" ./e2e/performance.md 2>/dev/null || true
 fi
 exit $status
