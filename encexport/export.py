@@ -10,7 +10,7 @@ from __future__ import annotations
 import copy
 import sys
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -136,6 +136,7 @@ class ExportResult:
     dtype: str
     opset: int
     seconds: float
+    config: object = field(default=None, repr=False)  # the model's Hugging Face config (heads, hidden size)
 
 
 def _wrap(recipe, model, pooling, slot=None) -> nn.Module:
@@ -228,7 +229,7 @@ def export(recipe, out_dir: Path, *, exporter: str = "dynamo", target: str = "en
             program.save(str(path))
     seconds = time.perf_counter() - start
     _progress(f"exported in {seconds:.1f} s")
-    return ExportResult(path, exporter, target, dtype, opset, seconds)
+    return ExportResult(path, exporter, target, dtype, opset, seconds, patched.model.config)
 
 
 @dataclass
@@ -239,13 +240,18 @@ class CheckReport:
     mean_cosine: float
     hidden_max_abs_error: float
     providers: list[str]
+    fp32_fallbacks: list[str] = field(default_factory=list)  # fp16-weighted op types the providers ran in fp32
 
     def lines(self) -> list[str]:
-        return [f"sentences            {self.texts}",
-                f"providers            {', '.join(self.providers)}",
-                f"embedding max |err|  {self.max_abs_error:.3e}",
-                f"embedding cosine     min {self.min_cosine:.6f}  mean {self.mean_cosine:.6f}",
-                f"hidden max |err|     {self.hidden_max_abs_error:.3e} (valid tokens)"]
+        lines = [f"sentences            {self.texts}",
+                 f"providers            {', '.join(self.providers)}",
+                 f"embedding max |err|  {self.max_abs_error:.3e}",
+                 f"embedding cosine     min {self.min_cosine:.6f}  mean {self.mean_cosine:.6f}",
+                 f"hidden max |err|     {self.hidden_max_abs_error:.3e} (valid tokens)"]
+        if self.fp32_fallbacks:
+            lines.append(f"fp16 fallback        no float16 kernel on {', '.join(self.providers)} for "
+                         f"{', '.join(self.fp32_fallbacks)}: ONNX Runtime ran them in fp32 on the fp16 weights")
+        return lines
 
 
 def check(recipe, onnx_path: Path, *, providers: list[str] | None = None, texts=None) -> CheckReport:
@@ -273,4 +279,5 @@ def check(recipe, onnx_path: Path, *, providers: list[str] | None = None, texts=
         mean_cosine=float(cos.mean()),
         hidden_max_abs_error=float(np.abs(hidden - ref_hidden)[valid].max()),
         providers=session.get_providers(),
+        fp32_fallbacks=eort.fp32_fallbacks(onnx_path, session.get_providers()),
     )

@@ -50,3 +50,27 @@ def session(model, providers=None, **settings):
         preload_cuda_libraries()
     model = str(model) if isinstance(model, Path) else model
     return ort.InferenceSession(model, sess_options=session_options(**settings), providers=providers)
+
+
+def fp32_fallbacks(model, providers) -> list[str]:
+    """Op types of `model`'s fp16-weighted nodes that none of `providers` has a float16 kernel for.
+
+    ONNX Runtime does not refuse such a node: it inserts Casts and runs it in fp32 on the (fp16-rounded)
+    weights. On the CPU provider (1.32) MatMul, Add, BiasGelu and EmbedLayerNormalization have no float16
+    kernel, so an fp16 model checked there computes mostly in fp32; the check says so instead of implying fp16
+    arithmetic. Nodes of custom-op libraries (ours has float16 kernels) are not in ORT's registry: never listed.
+    """
+    import onnx
+    from onnxruntime.capi import _pybind_state
+
+    graph = onnx.load(str(model), load_external_data=False).graph
+    fp16 = {i.name for i in graph.initializer if i.data_type == onnx.TensorProto.FLOAT16}
+    weighted = {("" if n.domain == "ai.onnx" else n.domain, n.op_type)
+                for n in graph.node if fp16.intersection(n.input)}
+    registered, half = set(), set()
+    for kernel in _pybind_state.get_all_opkernel_def():
+        if kernel.provider in providers:
+            registered.add((kernel.domain, kernel.op_name))
+            if any("tensor(float16)" in types for types in kernel.type_constraints.values()):
+                half.add((kernel.domain, kernel.op_name))
+    return sorted(op_type for _, op_type in (weighted & registered) - half)

@@ -10,7 +10,11 @@ def register(sub) -> None:
     p.add_argument("--model", required=True, help="recipe name, e.g. all-MiniLM-L6-v2")
     p.add_argument("--repo", required=True, help="model repository folder (created)")
     p.add_argument("--flavour", choices=("onnxruntime", "tensorrt", "python", "all"), default="all")
-    p.add_argument("--onnx", type=Path, help="an exported model.onnx (default: export one now)")
+    p.add_argument("--onnx", type=Path,
+                   help="an exported model.onnx, deployed as given by every flavour (default: export one now)")
+    p.add_argument("--no-optimize", action="store_true",
+                   help="the onnxruntime flavour deploys the plain export instead of the ORT-optimized model "
+                        "(`encexport export --optimize`: fused kernels around our node, fp16 weights)")
     p.add_argument("--engine", type=Path, help="TensorRT engine for the tensorrt flavour (copied to model.plan)")
     p.add_argument("--max-batch", type=int, default=32, help="max_batch_size (0 disables batching)")
     p.add_argument("--instances", type=int, default=1, help="instances per device")
@@ -31,14 +35,28 @@ def run(args) -> int:
     if args.max_batch < 0 or args.instances < 1:
         raise ValueError("--max-batch must be >= 0 and --instances >= 1")
     flavours = FLAVOURS if args.flavour == "all" else (args.flavour,)
+    if "onnxruntime" in flavours and not args.no_optimize and args.onnx is None:
+        _refuse_unfused_family(args.model)
     written = write_repository(RepositoryOptions(
-        model=args.model, repo=Path(args.repo), flavours=flavours, onnx=args.onnx, engine=args.engine,
-        max_batch=args.max_batch, instances=args.instances, kind=args.kind, force=args.force,
+        model=args.model, repo=Path(args.repo), flavours=flavours, onnx=args.onnx, optimize=not args.no_optimize,
+        engine=args.engine, max_batch=args.max_batch, instances=args.instances, kind=args.kind, force=args.force,
         server_repo=args.server_repo, site_packages=_stub_paths(args.stub_numpy)))
     for name, folder in written.items():
         print(f"wrote {folder}")
     print(f"serving commands: {Path(args.repo) / 'SERVE.md'}")
     return 0
+
+
+def _refuse_unfused_family(model: str) -> None:
+    """The optimized onnxruntime flavour of a family ORT's optimizer cannot fuse: refused before any export."""
+    from models import get_recipe
+
+    from ..optimize import unfused_family
+    from .main import UsageError
+
+    reason = unfused_family(get_recipe(model))
+    if reason:
+        raise UsageError(f"{reason}; pass --no-optimize to deploy the plain export in the onnxruntime flavour")
 
 
 def _stub_paths(stub_numpy: Path | None) -> list[str]:

@@ -18,7 +18,8 @@ class RepositoryOptions:
     model: str  # recipe name
     repo: Path
     flavours: tuple[str, ...] = FLAVOURS
-    onnx: Path | None = None  # exported model; exported here when missing
+    onnx: Path | None = None  # exported model, deployed as given by every flavour; exported here when missing
+    optimize: bool = True  # the onnxruntime flavour exports the ORT-optimized model (encexport.optimize)
     engine: Path | None = None  # TensorRT plan for the tensorrt flavour
     max_batch: int = 32
     instances: int = 1
@@ -58,59 +59,72 @@ def write_repository(opts: RepositoryOptions) -> dict[str, Path]:
     base = base_name(recipe.name)
     written: dict[str, Path] = {}
     with tempfile.TemporaryDirectory() as tmp:
-        onnx_path = Path(opts.onnx) if opts.onnx else _export(recipe, Path(tmp))
-        if not onnx_path.is_file():
-            raise FileNotFoundError(f"{onnx_path} not found")
+        sources = _sources(recipe, opts, Path(tmp))
         common = dict(max_batch=opts.max_batch, instances=opts.instances)
-        encoders = {}
+        encoders = {}  # ensemble suffix -> (encoder model name, the ONNX model it serves)
         if "onnxruntime" in opts.flavours:
             name = f"{base}_ort"
-            written[name] = ort_flavour.write(_fresh(repo / name, opts.force), onnx_path, ort.library_path(),
-                                              server_repo=server_repo, kind=opts.kind, **common)
-            encoders["ort"] = name
+            written[name] = ort_flavour.write(_fresh(repo / name, opts.force), sources["onnxruntime"],
+                                              ort.library_path(), server_repo=server_repo, kind=opts.kind, **common)
+            encoders["ort"] = name, sources["onnxruntime"]
         if "tensorrt" in opts.flavours:
             name = f"{base}_trt"
-            written[name], plan = trt_flavour.write(_fresh(repo / name, opts.force), onnx_path, _trt_plugin(),
-                                                    engine=opts.engine, kind=opts.kind, **common)
-            encoders["trt"] = name
+            written[name], plan = trt_flavour.write(_fresh(repo / name, opts.force), sources["tensorrt"],
+                                                    _trt_plugin(), engine=opts.engine, kind=opts.kind, **common)
+            encoders["trt"] = name, sources["tensorrt"]
             if plan is None:
                 print(f"note: {name}/1/model.plan not written (no --engine, and tensorrt does not import here); "
                       "build it on the serving GPU and place it there")
         if "python" in opts.flavours:
             name = f"{base}_py"
-            written[name] = python_flavour.write_encoder(_fresh(repo / name, opts.force), onnx_path,
+            written[name] = python_flavour.write_encoder(_fresh(repo / name, opts.force), sources["python"],
                                                          ort.library_path(), kind=opts.kind,
                                                          paths=opts.site_packages, **common)
-            encoders["py"] = name
-        written.update(_text_front(repo, base, recipe, onnx_path, encoders, opts))
+            encoders["py"] = name, sources["python"]
+        written.update(_text_front(repo, base, recipe, encoders, opts))
     (repo / "SERVE.md").write_text(serve_notes(repo, server_repo, written))
     return written
 
 
-def _text_front(repo, base, recipe, onnx_path, encoders, opts) -> dict[str, Path]:
+def _text_front(repo, base, recipe, encoders, opts) -> dict[str, Path]:
     """The tokenizer model and one text-in ensemble per encoder flavour (sentence encoders only)."""
     from .onnx_io import read_io
 
     _, tokenizer, _ = recipe.load()
     if tokenizer is None or not encoders:
         return {}
-    inputs, _ = read_io(onnx_path)
+    inputs, _ = read_io(next(iter(encoders.values()))[1])  # every flavour's model has the same inputs
     written = {}
     tok = f"{base}_tokenizer"
     written[tok] = python_flavour.write_tokenizer(_fresh(repo / tok, opts.force), tokenizer, inputs,
                                                   max_batch=opts.max_batch, instances=opts.instances,
                                                   paths=opts.site_packages)
-    for suffix, encoder in encoders.items():
+    for suffix, (encoder, onnx_path) in encoders.items():
         name = f"{base}_embed" if suffix == "py" else f"{base}_embed_{suffix}"
         written[name] = python_flavour.write_ensemble(_fresh(repo / name, opts.force), tok, encoder, onnx_path,
                                                       max_batch=opts.max_batch)
     return written
 
 
-def _export(recipe, tmp: Path) -> Path:
-    from ..export import export
+def _sources(recipe, opts: RepositoryOptions, tmp: Path) -> dict[str, Path]:
+    """The ONNX model each flavour deploys: --onnx as given; else, unless optimize is off, the ORT-optimized export
+    for the onnxruntime flavour (its backend runs ORT's fused kernels) and the plain export for the others
+    (TensorRT cannot parse ORT's contrib ops; the Python backend serves the fp32 graph)."""
+    if opts.onnx:
+        if not Path(opts.onnx).is_file():
+            raise FileNotFoundError(f"{opts.onnx} not found")
+        return dict.fromkeys(opts.flavours, Path(opts.onnx))
+    sources = {}
+    if "onnxruntime" in opts.flavours and opts.optimize:
+        from ..optimize import export_optimized
 
-    return export(recipe, tmp).path
+        sources["onnxruntime"] = export_optimized(recipe, tmp / "optimized")[0].path
+    plain = [f for f in opts.flavours if f not in sources]
+    if plain:
+        from ..export import export
+
+        sources.update(dict.fromkeys(plain, export(recipe, tmp / "plain").path))
+    return sources
 
 
 def _trt_plugin() -> Path | None:

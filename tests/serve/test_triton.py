@@ -2,12 +2,16 @@
 the real tritonserver (nvidia-pytriton's 2.51 binary, CPU) and queried over HTTP and gRPC against PyTorch.
 
 The onnxruntime and tensorrt flavours cannot be served here (that binary ships only the Python backend):
-they are checked as files.
+they are checked as files, and the onnxruntime flavour's exported model (ORT-optimized unless --no-optimize)
+is run in ONNX Runtime CPU against PyTorch.
 """
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
+import onnx
 import pytest
 
 from encexport.cli.main import main
@@ -18,6 +22,7 @@ pytest.importorskip("pytriton")
 
 from serving_common import BASE, TEXTS, cosine  # noqa: E402
 
+from encexport import ort  # noqa: E402
 from encexport.triton.validate import validate_repository  # noqa: E402
 
 
@@ -86,3 +91,24 @@ def test_bad_request_is_a_triton_error_and_the_server_stays_up(server, reference
         text = tritonclient_http.InferInput("TEXT", [1, 1], "BYTES")
         text.set_data_from_numpy(np.array([["still serving".encode()]], dtype=object))
         assert client.infer(f"{BASE}_embed", [text]).as_numpy("sentence_embedding").shape == (1, 384)
+
+
+@pytest.mark.parametrize("flag, fused", [([], True), (["--no-optimize"], False)])
+def test_onnxruntime_flavour_deploys_the_optimized_model(flag, fused, tmp_path, reference, ort_library):
+    repo = tmp_path / "repo"
+    assert main(["triton", "--model", "all-MiniLM-L6-v2", "--repo", str(repo), "--flavour", "onnxruntime",
+                 "--kind", "cpu", *flag]) == 0
+    assert set(validate_repository(repo)) == {f"{BASE}_ort", f"{BASE}_tokenizer", f"{BASE}_embed_ort"}
+    deployed = repo / f"{BASE}_ort" / "1" / "model.onnx"
+    ops = Counter(n.op_type for n in onnx.load(str(deployed)).graph.node)
+    assert ops["EncoderOnlyAttention"] == 6, ops
+    assert (ops["SkipLayerNormalization"] == 12 and ops["EmbedLayerNormalization"] == 1) == fused, ops
+    ref, batch = reference
+    _, served = ort.session(deployed).run(None, batch)
+    assert cosine(served, ref).min() >= (0.999 if fused else 0.9999)  # fp16 weights when optimized
+
+
+def test_onnxruntime_flavour_refuses_a_family_the_optimizer_cannot_fuse(tmp_path, capsys):
+    assert main(["triton", "--model", "modernbert", "--repo", str(tmp_path / "repo"), "--flavour", "all"]) == 2
+    assert "--no-optimize" in capsys.readouterr().err
+    assert not (tmp_path / "repo").exists()
