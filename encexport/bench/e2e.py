@@ -84,7 +84,7 @@ def side_of(variant: str) -> str:
 
 @dataclass(frozen=True)
 class Variant:
-    name: str  # the record's "variant" (scripts/plot_results.py reads "stock", "ours" and "ours packed")
+    name: str  # the record's "variant"
     label: str  # its column in the table
     model: str  # which of the four ONNX models it runs
     cuda_graph: bool = False
