@@ -21,7 +21,9 @@ def main(out: Path) -> None:
         print("## pytest -m gpu\n\n`" + (tail[-1].strip("= ") if tail else "no summary line") + "`\n")
     res = out / "gpu_results.json"
     if res.is_file():
-        rows = json.loads(res.read_text())
+        data = json.loads(res.read_text())
+        rows, source = data["records"], data["source"]
+        print(f"Measured: commit {source['commit'][:12]} ({source['tree']} tree).\n")
         kernel = [r for r in rows if r.get("test") == "kernel"]
         print(f"Kernel grid: {sum(r['passed'] for r in kernel)}/{len(kernel)} cases within tolerance.\n")
         worst = defaultdict(lambda: [0.0, 0])

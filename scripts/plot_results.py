@@ -68,7 +68,7 @@ def main() -> int:
     IMG.mkdir(parents=True, exist_ok=True)
     plot_attention_ratio(json.loads(bench.read_text())["summary"], IMG / "attention_ratio.png")
     plot_e2e(json.loads(e2e.read_text())["e2e"], IMG / "e2e_speedup.png")
-    plot_accuracy(json.loads(check.read_text()), IMG / "kernel_accuracy.png")
+    plot_accuracy(json.loads(check.read_text())["records"], IMG / "kernel_accuracy.png")
     print(f"wrote {', '.join(p.name for p in sorted(IMG.glob('*.png')))} to {IMG}")
     return 0
 

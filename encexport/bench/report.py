@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from .provenance import describe
-from .runner import AUTO_SLACK, LEVELS
+from .runner import AUTO_SLACK, LEVELS, Ours
 from .shapes import default_shapes
 
 # HBM3 peak of the H100 SXM the recorded runs use; the floor column is bytes moved / this rate.
@@ -51,7 +51,7 @@ def host_cost_table(rows: list[dict]) -> list[str]:
     keys = list(dict.fromkeys((r["shape"], r["dtype"]) for r in rows if r["level"] == "runtime"))
     for shape, dtype in keys:
         by = {r["impl"]: r for r in rows if (r["level"], r["shape"], r["dtype"]) == ("runtime", shape, dtype)}
-        padded, packed = (by.get(f"encexport auto (ORT node, {lay})", {}).get("host_us") for lay in ("padded", "packed"))
+        padded, packed = (by.get(Ours("runtime", "auto", lay).name, {}).get("host_us") for lay in ("padded", "packed"))
         peer = by.get(HOST_PEER, {}).get("host_us")
         if padded is None or peer is None:
             continue
