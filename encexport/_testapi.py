@@ -9,42 +9,26 @@ from __future__ import annotations
 import contextlib
 import ctypes
 from collections.abc import Iterator
-from pathlib import Path
-
 import torch
 
-LIB_NAME = "libencexport_testapi.so"
-_LIB_DIR = Path(__file__).resolve().parent / "_lib"
+from . import native
 
 DTYPES = {torch.float32: 0, torch.float16: 1, torch.bfloat16: 2}
 LAYOUTS = {"padded": 0, "packed": 1}
 BACKENDS = {"auto": 0, "reference": 1, "flash": 2, "cudnn": 3}
 BACKEND_NAMES = {v: k for k, v in BACKENDS.items()}
 
-_lib = None
-
-
-def library_path() -> Path:
-    return _LIB_DIR / LIB_NAME
-
-
 def available() -> bool:
-    return library_path().is_file()
+    return native.available("testapi")
 
 
 def _load():
-    global _lib
-    if _lib is None:
-        path = library_path()
-        if not path.is_file():
-            raise FileNotFoundError(f"{path} not found: build the plugins with CUDA (scripts/build_plugins.sh)")
-        lib = ctypes.CDLL(str(path))
-        fn = lib.encexport_test_attention
-        fn.restype = ctypes.c_int
-        fn.argtypes = [ctypes.c_void_p] * 5 + [ctypes.c_int] * 5 + [ctypes.c_longlong] + [ctypes.c_int] * 3 + [
-            ctypes.c_float, ctypes.c_void_p, ctypes.POINTER(ctypes.c_int), ctypes.c_char_p, ctypes.c_int]
-        _lib = lib
-    return _lib
+    lib = native.load("testapi")
+    fn = lib.encexport_test_attention
+    fn.restype = ctypes.c_int
+    fn.argtypes = [ctypes.c_void_p] * 5 + [ctypes.c_int] * 5 + [ctypes.c_longlong] + [ctypes.c_int] * 3 + [
+        ctypes.c_float, ctypes.c_void_p, ctypes.POINTER(ctypes.c_int), ctypes.c_char_p, ctypes.c_int]
+    return lib
 
 
 @contextlib.contextmanager

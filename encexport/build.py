@@ -20,7 +20,7 @@ from typing import Callable, Mapping
 import onnx
 from onnx import TensorProto, helper
 
-from encexport import contract
+from encexport import contract, native
 from encexport.onnx_nodes import attributes, reads_packed_qkv
 
 PLUGIN_LIBRARY_NAME = "libencexport_trt.so"
@@ -53,8 +53,10 @@ def import_tensorrt():
 
 
 def plugin_library_path(plugin: str | os.PathLike = "auto") -> Path:
-    """`auto`: the library built into encexport/_lib; otherwise the given path."""
-    path = Path(__file__).resolve().parent / "_lib" / PLUGIN_LIBRARY_NAME if str(plugin) == "auto" else Path(plugin)
+    """`auto`: our built library (encexport.native); otherwise the given path."""
+    if str(plugin) == "auto":
+        return native.library_path("trt")
+    path = Path(plugin)
     if not path.is_file():
         raise FileNotFoundError(
             f"TensorRT plugin library {path} not found. Fix: `encexport build-plugins` (needs nvcc and the TensorRT "

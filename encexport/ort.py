@@ -2,21 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
-LIB_NAME = "libencexport_ort.so"
-_LIB_DIR = Path(__file__).resolve().parent / "_lib"
+from . import native
 
 
 def library_path() -> Path:
     """Path of libencexport_ort.so ($ENCEXPORT_ORT_LIB overrides); a clear error if it was never built."""
-    override = os.environ.get("ENCEXPORT_ORT_LIB")
-    path = Path(override) if override else _LIB_DIR / LIB_NAME
-    if not path.is_file():
-        raise FileNotFoundError(f"{path} not found: build the plugin libraries with `encexport build-plugins` "
-                                "(or scripts/build_plugins.sh)")
-    return path
+    return native.library_path("ort")
 
 
 def session_options(**settings):

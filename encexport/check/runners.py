@@ -71,13 +71,9 @@ def trt_runner(model_path: Path, engine: Path | None):
     from polygraphy.backend.trt import EngineFromBytes, EngineFromNetwork, NetworkFromOnnxPath, TrtRunner
     from polygraphy.backend.common import BytesFromPath
 
-    from ..ort import _LIB_DIR
+    from ..build import load_plugin, plugin_library_path
 
-    # loadLibrary (not ctypes) registers the creators from getCreators(); see EncoderOnlyAttentionPlugin.h.
-    import os
-
-    os.environ.setdefault("ENCEXPORT_TRT_AUTOREGISTER", "0")
-    trt.get_plugin_registry().load_library(str(_LIB_DIR / "libencexport_trt.so"))
+    load_plugin(trt, plugin_library_path("auto"))
     if engine is not None:
         return TrtRunner(EngineFromBytes(BytesFromPath(str(engine))), name="tensorrt")
     return TrtRunner(EngineFromNetwork(NetworkFromOnnxPath(str(model_path))), name="tensorrt")

@@ -128,10 +128,9 @@ def _sources(recipe, opts: RepositoryOptions, tmp: Path) -> dict[str, Path]:
 
 
 def _trt_plugin() -> Path | None:
-    from ..ort import _LIB_DIR
+    from .. import native
 
-    path = _LIB_DIR / "libencexport_trt.so"
-    return path if path.is_file() else None
+    return native.library_path("trt") if native.available("trt") else None
 
 
 def serve_notes(repo: Path, server_repo: Path, written: dict[str, Path]) -> str:

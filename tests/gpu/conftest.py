@@ -42,7 +42,7 @@ def testapi(cuda):
     from encexport import _testapi
 
     if not _testapi.available():
-        pytest.skip(f"{_testapi.library_path()} not built (scripts/build_plugins.sh with CUDA)")
+        pytest.skip(f"libencexport_testapi.so not built (scripts/build_plugins.sh with CUDA)")
     return _testapi
 
 

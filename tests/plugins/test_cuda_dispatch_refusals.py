@@ -17,7 +17,7 @@ from encexport import _testapi
 @pytest.fixture(scope="module")
 def attention_fn():
     if not _testapi.available():
-        pytest.skip(f"{_testapi.library_path()} not built (needs nvcc)")
+        pytest.skip(f"libencexport_testapi.so not built (needs nvcc)")
     return _testapi._load().encexport_test_attention
 
 
