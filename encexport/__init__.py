@@ -1,6 +1,6 @@
 """encexport: encoder models from PyTorch to ONNX Runtime / TensorRT through one bidirectional attention node."""
 
-from . import contract
+from . import _checkout, contract
 from .backends import (AttentionType, create_encoder_only_attention_backend, get_attn_backend,
                        registered_backends)
 from .layer import EncoderOnlyAttention
@@ -20,3 +20,5 @@ __all__ = [
     "registered_backends",
 ]
 __version__ = "0.1.0"
+
+_checkout.map_recipes()

@@ -1,14 +1,15 @@
-"""Model recipes: how to load a model offline and which of its modules become EncoderOnlyAttention.
+"""Model recipes (installed as `encexport.models`): how to load a model offline and which of its modules become EncoderOnlyAttention.
 
 A recipe is looked up by name (`get_recipe("all-MiniLM-L6-v2")`), by the model's `model_type`
 (`get_recipe("distilbert")`), or from a local checkpoint folder (`get_recipe("/path/with/config.json")`).
 To add an architecture, write a module here with a `Recipe` (one module per family, shared pieces in
-patching.py and loading.py) and list it in recipe.py's registry.
+patching.py and loading.py) and list it in registry.py.
 """
 
 from __future__ import annotations
 
 from .patching import UnsupportedModelError
-from .recipe import Recipe, get_recipe, recipe_names
+from .recipe import Recipe
+from .registry import get_recipe, recipe_names
 
 __all__ = ["Recipe", "UnsupportedModelError", "get_recipe", "recipe_names"]

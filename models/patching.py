@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import torch
 from torch import nn
 
-from encexport import EncoderOnlyAttention
+from encexport.layer import EncoderOnlyAttention
 
 
 class UnsupportedModelError(ValueError):

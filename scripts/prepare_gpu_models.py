@@ -20,7 +20,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from encexport.export import build_encoders, export, tokenize  # noqa: E402
-from models import get_recipe  # noqa: E402
+from encexport.models import get_recipe  # noqa: E402
 
 
 def sentences(recipe, count: int = 64) -> list[str]:

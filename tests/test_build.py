@@ -12,6 +12,7 @@ import pytest
 from onnx import TensorProto, helper
 
 from encexport import build, contract
+from encexport.graph.tensorrt_native import build_native_attention_onnx
 from onnx_models import attention_model
 
 
@@ -73,7 +74,7 @@ def test_native_attention_rewrite_is_a_valid_graph(layout, with_lengths, heads):
     h, hkv = heads
     model = onnx.load_from_string(attention_model(num_heads=h, num_kv_heads=hkv, head_size=16, layout=layout,
                                                   dtype="float16", with_lengths=with_lengths))
-    native = build.build_native_attention_onnx(model)
+    native = build_native_attention_onnx(model)
     onnx.checker.check_model(native, full_check=False)
     ops = [n.op_type for n in native.graph.node]
     assert contract.OP_TYPE not in ops and ops.count("TRT_Attention") == 1
@@ -104,13 +105,13 @@ def test_native_rewrite_refuses_a_model_without_our_node():
                               [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])])
     with pytest.raises(ValueError, match="nothing to rewrite"):
-        build.build_native_attention_onnx(helper.make_model(graph))
+        build_native_attention_onnx(helper.make_model(graph))
 
 
 def test_native_rewrite_refuses_the_packed_qkv_form_with_the_fix():
     model = onnx.load_from_string(attention_model(num_heads=4, head_size=16, dtype="float16", packed_qkv=True))
     with pytest.raises(ValueError, match="encexport export"):
-        build.build_native_attention_onnx(model)
+        build_native_attention_onnx(model)
 
 
 @pytest.mark.trt

@@ -96,7 +96,7 @@ def test_optimize_refuses_contradictions_before_loading(args, fix, tmp_path, cap
         raise AssertionError("a refused combination must not export")
 
     monkeypatch.setattr("encexport.cli.export_cmd.export", never)
-    monkeypatch.setattr("encexport.optimize.export_optimized", never)
+    monkeypatch.setattr("encexport.export.optimized.export_optimized", never)
     out = tmp_path / "out"
     assert main(["export", "--model", "all-MiniLM-L6-v2", "--out", str(out), "--optimize", *args]) == 2
     err = capsys.readouterr().err

@@ -25,7 +25,7 @@ from pathlib import Path
 import torch
 
 from ..export import PackedSentenceEncoder, SentenceEncoder
-from ..optimize import optimize_for_ort
+from ..graph.ort_optimizer import optimize_for_ort
 from .ort_peers import Bound, session
 from .shapes import ragged_lengths
 from .timing import Timer
@@ -123,8 +123,9 @@ def encoders(config) -> dict[str, torch.nn.Module]:
     """The stock, ours (padded) and ours packed sentence encoders of one random BERT (the same weights)."""
     from transformers import BertModel
 
-    from models import bert
+    from ..models import get_recipe
 
+    bert = get_recipe("bert")
     torch.manual_seed(0)
     model = BertModel(config).eval()
     padded, packed = copy.deepcopy(model), copy.deepcopy(model)
@@ -147,7 +148,7 @@ def export_onnx(module: torch.nn.Module, path: Path, vocab_size: int) -> None:
 
 
 def optimized_model(module: torch.nn.Module, config, folder: Path, name: str, fp16: bool = True) -> Path:
-    """Export, then ORT's transformers optimizer (with our node taught to it: encexport.optimize)."""
+    """Export, then ORT's transformers optimizer (with our node taught to it: encexport.graph.ort_optimizer)."""
     raw, optimized = folder / f"{name}.onnx", folder / f"{name}.opt.onnx"
     export_onnx(module, raw, config.vocab_size)
     optimize_for_ort(raw, optimized, num_heads=config.num_attention_heads, hidden_size=config.hidden_size, fp16=fp16)

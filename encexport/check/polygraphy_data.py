@@ -9,7 +9,7 @@ import os
 
 
 def load_data():
-    from models import get_recipe
+    from encexport.models import get_recipe
 
     from encexport.export import tokenize
 

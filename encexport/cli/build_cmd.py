@@ -16,6 +16,9 @@ def register(sub) -> None:
     p.add_argument("--timing-cache", default=None, help="timing cache file, read if present and updated")
     p.add_argument("--workspace-mib", type=int, default=None, help="builder workspace limit")
     p.add_argument("--verbose", action="store_true", help="TensorRT's verbose log")
+    p.add_argument("--native-attention", action="store_true",
+                   help="plugin-free comparison engine: our nodes rewritten into TensorRT's own TRT_Attention "
+                        "(written next to --out as *.native.onnx; needs TensorRT >= 10.15)")
     p.set_defaults(func=run)
 
 
@@ -24,7 +27,16 @@ def run(args) -> int:
 
     try:
         shapes = [build.parse_shapes(getattr(args, b)) for b in ("min", "opt", "max")]
-        build.build_engine(args.onnx, args.out, plugin=args.plugin, min_shapes=shapes[0], opt_shapes=shapes[1],
+        onnx_path = args.onnx
+        if args.native_attention:
+            from pathlib import Path
+
+            from encexport.graph.tensorrt_native import build_native_attention_onnx
+
+            onnx_path = Path(args.out).with_suffix(".native.onnx")
+            build_native_attention_onnx(args.onnx, onnx_path)
+            print(f"[build] wrote {onnx_path} (TRT_Attention in place of our nodes)")
+        build.build_engine(onnx_path, args.out, plugin=args.plugin, min_shapes=shapes[0], opt_shapes=shapes[1],
                            max_shapes=shapes[2], timing_cache=args.timing_cache,
                            workspace_bytes=args.workspace_mib * 2**20 if args.workspace_mib else None,
                            verbose=args.verbose)

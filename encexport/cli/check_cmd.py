@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..export import check
+from ..check.against_pytorch import check_against_pytorch
 
 
 def register(sub) -> None:
@@ -36,7 +36,7 @@ def _require_onnx(path: Path) -> None:
 
 
 def run(args) -> int:
-    from models import get_recipe
+    from ..models import get_recipe
 
     path = Path(args.onnx)
     if not path.is_file():
@@ -44,16 +44,16 @@ def run(args) -> int:
     _require_onnx(path)
     recipe = get_recipe(args.model)
     providers = args.providers.split(",")
-    rep = check(recipe, path, providers=providers)
+    rep = check_against_pytorch(recipe, path, providers=providers)
     for line in rep.lines():
         print(line)
     ok = rep.min_cosine >= args.min_cosine
     print(f"{'PASS' if ok else 'FAIL'}: min cosine {rep.min_cosine:.6f} (threshold {args.min_cosine})")
     if not args.no_polygraphy:
         from ..check import compare
-        from ..check.run import check as polygraphy_check
+        from ..check.polygraphy_run import compare_runners
 
-        rows, verdict, names = polygraphy_check(path, recipe, providers=providers, engine=args.engine)
+        rows, verdict, names = compare_runners(path, recipe, providers=providers, engine=args.engine)
         print(f"\nPolygraphy: {', '.join(names)}")
         print(compare.table(rows))
         good = verdict and all(r.passed for r in rows)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 
-from ..export import DTYPES, EXPORTERS, LAYOUTS, check, export
+from ..check.against_pytorch import check_against_pytorch
+from ..export import DTYPES, EXPORTERS, LAYOUTS, export
 from ..symbolic import TARGETS
 from .output_dir import prepare_output_dir
 
@@ -39,7 +40,8 @@ def register(sub) -> None:
 
 def _optimize_conflict(args, recipe) -> str | None:
     """What makes --optimize impossible with these arguments (decided before anything is loaded), or None."""
-    from ..optimize import OPTIMIZE_EXPORTER, unfused_family
+    from ..export.optimized import OPTIMIZE_EXPORTER
+    from ..graph.ort_optimizer import unfused_family
 
     if args.target != "encexport":
         return (f"--optimize fuses ONNX Runtime's kernels around the EncoderOnlyAttention node; drop --target "
@@ -62,14 +64,14 @@ def _export(args, recipe, out):
         result = export(recipe, out, exporter=args.exporter or "dynamo", target=args.target,
                         dtype=args.dtype or "fp32", opset=args.opset, backend=args.backend, layout=args.layout)
         return result, {"optimized": False}
-    from ..optimize import export_optimized
+    from ..export.optimized import export_optimized
 
     result, histogram = export_optimized(recipe, out, layout=args.layout, backend=args.backend, opset=args.opset)
     return result, {"optimized": True, "op_histogram": dict(sorted(histogram.items()))}
 
 
 def run(args) -> int:
-    from models import get_recipe
+    from ..models import get_recipe
 
     from .main import UsageError
 
@@ -86,7 +88,7 @@ def run(args) -> int:
               "opset": result.opset, "export_seconds": round(result.seconds, 2), **optimized}
     status = 0
     if not args.no_check:
-        rep = check(recipe, result.path, providers=args.providers.split(","))
+        rep = check_against_pytorch(recipe, result.path, providers=args.providers.split(","))
         for line in rep.lines():
             print(line)
         report.update(max_abs_error=rep.max_abs_error, min_cosine=rep.min_cosine, providers=rep.providers,

@@ -49,9 +49,9 @@ def run(args) -> int:
 
 def _refuse_unfused_family(model: str) -> None:
     """The optimized onnxruntime flavour of a family ORT's optimizer cannot fuse: refused before any export."""
-    from models import get_recipe
+    from ..models import get_recipe
 
-    from ..optimize import unfused_family
+    from ..graph.ort_optimizer import unfused_family
     from .main import UsageError
 
     reason = unfused_family(get_recipe(model))

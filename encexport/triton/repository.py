@@ -19,7 +19,7 @@ class RepositoryOptions:
     repo: Path
     flavours: tuple[str, ...] = FLAVOURS
     onnx: Path | None = None  # exported model, deployed as given by every flavour; exported here when missing
-    optimize: bool = True  # the onnxruntime flavour exports the ORT-optimized model (encexport.optimize)
+    optimize: bool = True  # the onnxruntime flavour exports the ORT-optimized model (encexport.export.optimized)
     engine: Path | None = None  # TensorRT plan for the tensorrt flavour
     max_batch: int = 32
     instances: int = 1
@@ -43,7 +43,7 @@ def _fresh(folder: Path, force: bool) -> Path:
 
 def write_repository(opts: RepositoryOptions) -> dict[str, Path]:
     """Write the requested flavours; returns {model name: folder}."""
-    from models import get_recipe
+    from ..models import get_recipe
 
     from .. import ort
 
@@ -116,7 +116,7 @@ def _sources(recipe, opts: RepositoryOptions, tmp: Path) -> dict[str, Path]:
         return dict.fromkeys(opts.flavours, Path(opts.onnx))
     sources = {}
     if "onnxruntime" in opts.flavours and opts.optimize:
-        from ..optimize import export_optimized
+        from ..export.optimized import export_optimized
 
         sources["onnxruntime"] = export_optimized(recipe, tmp / "optimized")[0].path
     plain = [f for f in opts.flavours if f not in sources]

@@ -9,8 +9,8 @@ import pytest
 from onnx import TensorProto, helper, numpy_helper
 
 from encexport import contract, ort
-from encexport.fuse_qkv import pack_qkv_inputs
-from encexport.optimize import symbolic_inference_knows_our_graphs
+from encexport.graph.fuse_qkv import pack_qkv_inputs
+from encexport.graph.ort_optimizer import symbolic_inference_knows_our_graphs
 
 WIDTH = 32
 

@@ -19,7 +19,7 @@ import torch
 
 from encexport import contract, ort
 from encexport.export import PackedSentenceEncoder, SentenceEncoder
-from encexport.optimize import optimize_for_ort
+from encexport.graph.ort_optimizer import optimize_for_ort
 
 SHAPES = {"MiniLM-L6": dict(hidden=384, heads=12, layers=6), "BERT-base-width": dict(hidden=768, heads=12, layers=2)}
 POOLING = {"mode": "mean", "normalize": True}
@@ -29,7 +29,7 @@ INPUTS = ["input_ids", "attention_mask", "token_type_ids"]
 def _encoders(hidden: int, heads: int, layers: int) -> dict[str, torch.nn.Module]:
     from transformers import BertConfig, BertModel
 
-    from models import bert
+    from encexport.models import bert
 
     torch.manual_seed(0)
     config = BertConfig(vocab_size=2048, hidden_size=hidden, num_attention_heads=heads, num_hidden_layers=layers,

@@ -51,7 +51,7 @@ def test_bert_base_shaped_fp16_on_ort_cuda(cuda_session, record, tmp_path):
     from transformers import BertConfig, BertModel
 
     from encexport.export import SentenceEncoder
-    from models import bert
+    from encexport.models import bert
 
     torch.manual_seed(0)
     config = BertConfig(hidden_size=768, num_attention_heads=12, num_hidden_layers=4, intermediate_size=3072,

@@ -15,9 +15,9 @@ import torch
 from onnx import helper
 
 from encexport.export import SentenceEncoder, build_encoders, export
-from models import UnsupportedModelError, get_recipe, modernbert
-from models.loading import random_image_inputs, random_text_inputs
-from models.patching import PatchedSelfAttention
+from encexport.models import UnsupportedModelError, get_recipe, modernbert
+from encexport.models.loading import random_image_inputs, random_text_inputs
+from encexport.models.patching import PatchedSelfAttention
 
 FAMILIES = ["bert", "roberta", "xlm-roberta", "distilbert", "vit", "modernbert"]
 TOL = 1e-4
@@ -176,7 +176,7 @@ def test_modernbert_window_covering_all_positions_exports_as_full_attention():
 
 
 def test_local_checkpoint_folder_uses_the_family_recipe(tmp_path):
-    from models import bert
+    from encexport.models import bert
 
     model, _, _ = bert.load()
     model.save_pretrained(tmp_path)

@@ -33,7 +33,7 @@ def repo(exported, tmp_path_factory):
 @pytest.fixture(scope="session")
 def reference():
     """PyTorch (unmodified model) per-text embeddings and the tokenizer, fp32."""
-    from models import get_recipe
+    from encexport.models import get_recipe
 
     from encexport.export import SentenceEncoder, tokenize
 

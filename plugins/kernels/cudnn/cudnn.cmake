@@ -5,8 +5,15 @@
 # linked: the frontend's dynamic-loading mode opens libcudnn.so.9 at run time.
 set(ENCEXPORT_WITH_CUDNN "AUTO" CACHE STRING "build the cuDNN attention backend: AUTO (if headers are found), ON, OFF")
 set(CUDNN_FRONTEND_INCLUDE "${ENCEXPORT_THIRD_PARTY}/cudnn_frontend/include")
+# cudnn.h: $CUDNN_INCLUDE_DIR, the system's, or that of the nvidia-cudnn Python wheel next to torch.
+find_package(Python COMPONENTS Interpreter QUIET)
+if(Python_Interpreter_FOUND)
+  execute_process(COMMAND "${Python_EXECUTABLE}" -c
+    "import nvidia.cudnn as m, os; print(os.path.join(list(m.__path__)[0], 'include'))"
+    OUTPUT_VARIABLE _cudnn_wheel_include OUTPUT_STRIP_TRAILING_WHITESPACE ERROR_QUIET)
+endif()
 find_path(CUDNN_INCLUDE_DIR cudnn.h
-  HINTS ENV CUDNN_INCLUDE_DIR
+  HINTS ENV CUDNN_INCLUDE_DIR ${_cudnn_wheel_include}
   PATHS /usr/include /usr/include/x86_64-linux-gnu /usr/local/cuda/include ${CUDAToolkit_INCLUDE_DIRS})
 
 set(_cudnn_found OFF)

@@ -17,8 +17,8 @@ from dataclasses import dataclass
 import numpy as np
 from onnx import NodeProto, helper, numpy_helper
 
-from . import contract
-from .onnx_nodes import attribute, attributes, reads_packed_qkv, used_once
+from .. import contract
+from .nodes import attribute, attributes, reads_packed_qkv, used_once
 
 
 def _attention_attributes(node: NodeProto) -> tuple[int, int, int, str]:

@@ -14,8 +14,8 @@ import copy
 import onnx
 from onnx import shape_inference
 
-from . import contract
-from .onnx_nodes import attention_output_width, reads_packed_qkv
+from .. import contract
+from .nodes import attention_output_width, reads_packed_qkv
 
 
 def _value_infos(model: onnx.ModelProto) -> dict[str, onnx.ValueInfoProto]:

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 from onnx import NodeProto, TensorProto, helper
 
-from .onnx_nodes import attribute, used_once
+from .nodes import attribute, used_once
 
 
 @dataclass

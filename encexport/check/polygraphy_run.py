@@ -14,11 +14,11 @@ def available_runners(model_path: Path, recipe, *, providers: list[str] | None, 
     """[(runner, why)...]: PyTorch first (the reference), then ORT CPU, ORT CUDA, TensorRT when present."""
     import onnxruntime
 
-    from ..export import _wrap
+    from ..export import wrap
 
     model, tokenizer, pooling = recipe.load()
     image = recipe.modality == "image"
-    chosen = [runners.TorchRunner(_wrap(recipe, model.eval(), pooling), recipe.input_names, recipe.output_names,
+    chosen = [runners.TorchRunner(wrap(recipe, model.eval(), pooling), recipe.input_names, recipe.output_names,
                                   input_dtype=np.float32 if image else np.int64, input_rank=4 if image else 2)]
     # The providers asked for, plus CPU and CUDA whenever this onnxruntime has them.
     wanted = list(dict.fromkeys(list(providers or []) + ["CPUExecutionProvider", "CUDAExecutionProvider"]))
@@ -31,7 +31,7 @@ def available_runners(model_path: Path, recipe, *, providers: list[str] | None, 
     return chosen, model, tokenizer
 
 
-def check(model_path: Path, recipe, *, providers=None, engine=None):
+def compare_runners(model_path: Path, recipe, *, providers=None, engine=None):
     chosen, model, tokenizer = available_runners(model_path, recipe, providers=providers, engine=engine)
     if tokenizer is not None and recipe.modality == "text":
         feeds = data.token_feeds(tokenizer, recipe.sample_texts, recipe.input_names)

@@ -7,16 +7,13 @@ type and shape, which is what we teach it here. Two rewrites then finish what it
 graphs: the embedding layer (fuse_embedding.py) and the Split between the fused QKV projection and our node
 (fuse_qkv.py), so that the optimized model runs as few kernels as the stock one.
 
-`export_optimized` is the whole path from a recipe (export, optimize, fp16) behind `encexport export --optimize`
-and the Triton onnxruntime flavour.
+The whole path from a recipe (export, optimize, fp16) is encexport.export.optimized.
 """
 
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import importlib
-import shutil
 import sys
 import tempfile
 from collections import Counter
@@ -26,12 +23,11 @@ from pathlib import Path
 import onnx
 from onnx import helper
 
-from . import contract
-from .export import ExportResult, _progress, export
+from .. import contract
 from .fuse_embedding import fuse_embedding_layer_norm
 from .fuse_qkv import pack_qkv_inputs
-from .onnx_nodes import attention_output_width
-from .onnx_shapes import annotate_attention_shapes
+from .nodes import attention_output_width
+from .shapes import annotate_attention_shapes
 
 
 def _infer_attention(self, node) -> None:
@@ -110,9 +106,6 @@ def optimize_for_ort(onnx_path: str | Path, out_path: str | Path, *, num_heads: 
     return dict(Counter(n.op_type for n in optimized.model.graph.node))
 
 
-# The exporter whose graphs the optimizer's patterns recognise: on a dynamo export its symbolic shape inference
-# stops early and the shape-checked fusions (EmbedLayerNormalization, SkipLayerNormalization) never apply.
-OPTIMIZE_EXPORTER = "legacy"
 # Families whose exports the "bert" model type fuses around our node (SkipLayerNormalization and BiasGelu in
 # every layer; EmbedLayerNormalization for text). ModernBERT (rotary embeddings, bias-free LayerNorms, GeGLU)
 # gets none of them, only its Gelu fused: optimized, it would be little more than an fp16 copy of the plain export.
@@ -125,25 +118,3 @@ def unfused_family(recipe) -> str | None:
         return None
     return (f"ONNX Runtime's transformers optimizer does not fuse {'/'.join(recipe.model_types)} models (it fuses "
             f"{', '.join(FUSED_FAMILIES)})")
-
-
-def export_optimized(recipe, out_dir: str | Path, *, layout: str = "padded", backend: str | None = None,
-                     opset: int | None = None) -> tuple[ExportResult, dict[str, int]]:
-    """Export (fp32, our node), optimize for ORT with fp16 weights and fp32 inputs/outputs into out_dir/model.onnx.
-
-    Returns the result (dtype fp16) and the optimized model's op histogram. Nothing is written to out_dir unless
-    the stock fusions did apply: a model without them would not be the fast one it claims to be.
-    """
-    out = Path(out_dir) / "model.onnx"
-    with tempfile.TemporaryDirectory() as tmp:
-        plain = export(recipe, Path(tmp), exporter=OPTIMIZE_EXPORTER, layout=layout, backend=backend, opset=opset)
-        optimized = Path(tmp) / "optimized.onnx"
-        _progress("optimizing for ONNX Runtime: the stock fusions around our node, fp16 weights")
-        histogram = optimize_for_ort(plain.path, optimized, num_heads=plain.config.num_attention_heads,
-                                     hidden_size=plain.config.hidden_size)
-        if not histogram.get("SkipLayerNormalization") or not histogram.get(contract.OP_TYPE):
-            raise RuntimeError(f"ONNX Runtime's transformers optimizer fused no SkipLayerNormalization around our node "
-                               f"in {recipe.name}; export it without --optimize")
-        out.parent.mkdir(parents=True, exist_ok=True)
-        shutil.move(optimized, out)
-    return dataclasses.replace(plain, path=out, dtype="fp16"), histogram
