@@ -60,8 +60,8 @@ fi
 fi
 
 if wants tests; then
-step "pytest -m gpu tests/gpu"
-ENCEXPORT_REQUIRE_CUDNN=1 ENCEXPORT_GPU_RESULTS="$out/gpu_results.json" python3 -m pytest -m gpu tests/gpu -q -p no:cacheprovider -rs \
+step "pytest -m gpu tests"
+ENCEXPORT_REQUIRE_CUDNN=1 ENCEXPORT_GPU_RESULTS="$out/gpu_results.json" python3 -m pytest -m gpu tests -q -p no:cacheprovider -rs \
   > "$out/pytest.log" 2>&1 || status=1
 tail -n 15 "$out/pytest.log" >&2
 fi

@@ -26,7 +26,7 @@ from encexport.bench.e2e import plot as plot_e2e  # noqa: E402
 from encexport.bench.report import plot as plot_attention_ratio  # noqa: E402
 
 IMG = ROOT / "docs" / "img"
-# Absolute parts of the GPU grid's tolerances (tests/gpu/test_gpu_kernels.py).
+# Absolute parts of the GPU grid's tolerances (tests/plugins/test_gpu_kernels.py).
 TOLERANCES = {"fp16": 1e-2, "bf16": 4e-2, "fp32": 1e-4}
 
 

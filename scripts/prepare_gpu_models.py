@@ -5,7 +5,7 @@ the fp16 all-MiniLM-L6-v2 export and the reference embeddings of the unmodified 
 
 Writes DEST/minilm_fp16.onnx (legacy exporter, fp16, encexport nodes) and DEST/minilm_reference.npz
 (input_ids, attention_mask, token_type_ids of 64 real sentences of uneven length, and the reference
-sentence embeddings). tests/gpu/test_gpu_models.py reads them.
+sentence embeddings). tests/models/test_gpu_models.py reads them.
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """The TensorRT plugin's enqueue on a GPU, driven by encexport_trt_harness (gpu mode) through the full
 IPluginV3 build -> serialize -> deserialize -> attach -> onShapeChange -> enqueue sequence, compared with
-PyTorch SDPA (fp32 math, key-padding mask). Run by scripts/gpu_check.sh (pytest -m gpu tests/gpu)."""
+PyTorch SDPA (fp32 math, key-padding mask). Run by scripts/gpu_check.sh (pytest -m gpu tests)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from attention_oracle import cu_seqlens, pack, sdpa_padded, unpack
+from reference import cu_seqlens, pack, sdpa_padded, unpack
 
 LIB_DIR = Path(__file__).resolve().parents[2] / "encexport" / "_lib"
 HARNESS = LIB_DIR / "encexport_trt_harness"

@@ -1,13 +1,16 @@
-"""The one independent reference for every attention test.
+"""The one independent reference for every attention test, and the layout conversions the tests share.
 
-It never masks: each sequence's valid tokens are sliced out and attended with torch's SDPA in float64, and
-padding rows stay zero. So it shares no code path (and no masking trick) with what it checks.
+`attention_reference` never masks: each sequence's valid tokens are sliced out and attended with torch's SDPA in
+float64 on the CPU, and padding rows stay zero, so it shares no code path (and no masking trick) with what it
+checks. `sdpa_padded` is the same attention for the GPU grid's large shapes: PyTorch's SDPA in fp32 math mode on
+the tensors' device, with a key-padding mask (rows past a sequence's length are zeros).
 """
 
 from __future__ import annotations
 
 import torch
 import torch.nn.functional as F
+from torch.nn.attention import SDPBackend, sdpa_kernel
 
 
 def _one_sequence(q, k, v, num_heads, num_kv_heads, head_size, scale):
@@ -52,8 +55,39 @@ def pack(x: torch.Tensor, lengths) -> torch.Tensor:
     return torch.cat([x[b, : int(L)] for b, L in enumerate(lengths)], dim=0)
 
 
-def cu_seqlens(lengths) -> torch.Tensor:
+def cu_seqlens(lengths, device="cpu") -> torch.Tensor:
+    """[B+1] int32 prefix sums of the lengths."""
     cu = [0]
     for L in lengths:
         cu.append(cu[-1] + int(L))
-    return torch.tensor(cu, dtype=torch.int32)
+    return torch.tensor(cu, dtype=torch.int32, device=device)
+
+
+def valid_rows(lens, s, device) -> torch.Tensor:
+    """[B, S] bool: row i of sequence b holds a real token (i < lens[b], lens as cpu ints)."""
+    return torch.arange(s, device=device)[None, :] < torch.as_tensor(lens, device=device)[:, None]
+
+
+def sdpa_padded(q, k, v, lens, num_heads, num_kv_heads, head_size, scale):
+    """q [B,S,H*D], k/v [B,S,Hkv*D], lens [B] (cpu ints) -> fp32 [B,S,H*D]; rows >= len are 0."""
+    b, s, _ = q.shape
+    g = num_heads // num_kv_heads
+    qh = q.float().view(b, s, num_heads, head_size).transpose(1, 2)
+    kh = k.float().view(b, s, num_kv_heads, head_size).transpose(1, 2).repeat_interleave(g, dim=1)
+    vh = v.float().view(b, s, num_kv_heads, head_size).transpose(1, 2).repeat_interleave(g, dim=1)
+    valid = valid_rows(lens, s, q.device)
+    mask = valid[:, None, None, :]
+    with sdpa_kernel(SDPBackend.MATH):
+        o = torch.nn.functional.scaled_dot_product_attention(qh, kh, vh, attn_mask=mask, scale=scale)
+    o = o.transpose(1, 2).reshape(b, s, num_heads * head_size)
+    return torch.where(valid[:, :, None], o, torch.zeros((), device=q.device))  # len 0: NaN rows -> 0
+
+
+def unpack(x, lens, s):
+    """[T,W] -> [B,S,W] with zero padding."""
+    out = x.new_zeros(len(lens), s, x.shape[-1])
+    start = 0
+    for b, n in enumerate(lens):
+        out[b, :n] = x[start:start + n]
+        start += n
+    return out

@@ -21,7 +21,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from attention_oracle import cu_seqlens, pack, sdpa_padded, unpack, valid_rows  # noqa: E402
+from reference import cu_seqlens, pack, sdpa_padded, unpack, valid_rows  # noqa: E402
 
 pytestmark = pytest.mark.gpu
 

@@ -15,7 +15,7 @@ import pytest
 torch = pytest.importorskip("torch")
 onnx = pytest.importorskip("onnx")
 
-from attention_oracle import cu_seqlens, pack, sdpa_padded, unpack, valid_rows  # noqa: E402
+from reference import cu_seqlens, pack, sdpa_padded, unpack, valid_rows  # noqa: E402
 from onnx_models import attention_model  # noqa: E402
 
 pytestmark = pytest.mark.gpu

@@ -1,4 +1,4 @@
-"""GPU test fixtures: a CUDA device (else skip), the kernel test API, and the per-case error log that
+"""GPU test fixtures (loaded by tests/conftest.py for the tests marked `gpu`): a CUDA device (else skip), the kernel test API, and the per-case error log that
 scripts/gpu_check.sh collects ($ENCEXPORT_GPU_RESULTS, default build/gpu_results.json)."""
 
 from __future__ import annotations
