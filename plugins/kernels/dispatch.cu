@@ -300,14 +300,16 @@ Status decide(const AttentionParams& p, const DeviceFacts& device, Decision* d) 
   return Status::Ok();
 }
 
-// "flash, 64-row tiles -- cudnn: S < 257 (...)": the family, then why each family before it did not run.
-std::string describe(const AttentionParams& p, const Decision& d) {
+// "flash, 64-row tiles": the family and how it runs p.
+std::string family_text(const AttentionParams& p, const Decision& d) {
   const Family& f = kFamilies[d.family];
   std::string s = to_string(f.backend);
   if (f.detail != nullptr) s += ", " + f.detail(p);
-  if (!d.passed_over.empty()) s += " -- " + d.passed_over;
   return s;
 }
+
+// " -- cudnn: S < 257 (...)": why each family before the chosen one did not run p ("" when none).
+std::string reasons_text(const Decision& d) { return d.passed_over.empty() ? "" : " -- " + d.passed_over; }
 
 // ---- ENCEXPORT_LOG_DISPATCH ----
 
@@ -323,11 +325,11 @@ bool dispatch_log_enabled() {
 // the device, the outcome and its reasons), not on B or S, so that a server logs a line per model, not
 // per call. The line shows the first call's B and S as an example.
 void log_decision(const AttentionParams& p, const Decision& d, const DeviceFacts& device) {
-  const std::string decision = describe(p, d);
+  const std::string family = family_text(p, d), reasons = reasons_text(d);
   std::string shape = "H=" + std::to_string(p.num_heads) + " Hkv=" + std::to_string(p.num_kv_heads) +
                       " D=" + std::to_string(p.head_size) + " " + to_string(p.dtype) + " " + to_string(p.layout);
   const std::string key = std::string(to_string(p.backend)) + "|" + shape + "|" + std::to_string(device.major) + "|" +
-                          decision;
+                          family + reasons;
   static std::mutex mutex;
   static std::unordered_set<std::string> seen;
   {
@@ -336,8 +338,8 @@ void log_decision(const AttentionParams& p, const Decision& d, const DeviceFacts
   }
   const std::string lengths = p.layout == Layout::kPadded ? "S=" + std::to_string(p.seq_len)
                                                           : "T=" + std::to_string(p.total_tokens);
-  std::fprintf(stderr, "encexport dispatch: %s (backend %s; B=%d %s %s)\n", decision.c_str(), to_string(p.backend),
-               p.batch, lengths.c_str(), shape.c_str());
+  std::fprintf(stderr, "encexport dispatch: %s (backend %s; B=%d %s %s)%s\n", family.c_str(), to_string(p.backend),
+               p.batch, lengths.c_str(), shape.c_str(), reasons.c_str());
 }
 
 }  // namespace
@@ -364,7 +366,7 @@ Status auto_choice(const AttentionParams& p, int device, Backend* family, std::s
   if (Status s = device_facts(device, &facts); !s) return s;
   const Decision d = decide_auto(p, facts, 0, {});
   *family = kFamilies[d.family].backend;
-  if (why != nullptr) *why = describe(p, d);
+  if (why != nullptr) *why = family_text(p, d) + reasons_text(d);
   return Status::Ok();
 }
 
