@@ -14,7 +14,7 @@ from dataclasses import dataclass, replace
 
 import torch
 
-from . import contract
+from . import capabilities, contract
 
 
 class AttentionType(str, enum.Enum):
@@ -44,12 +44,13 @@ class AttentionMetadataBuilder:
 
 
 class AttentionBackend:
-    """An underlying kernel family. `onnx_backend` is the value of the node's `backend` attribute."""
+    """An underlying kernel family. `onnx_backend` is the value of the node's `backend` attribute.
+
+    What a family runs is not stated here: the library that runs it answers (encexport.capabilities).
+    """
 
     NAME = "BASE"
     onnx_backend = "auto"
-    supported_dtypes: tuple[torch.dtype, ...] = (torch.float32, torch.float16, torch.bfloat16)
-    supported_head_sizes: tuple[int, ...] | None = None  # None: every size up to MAX_HEAD_SIZE
 
     @classmethod
     def get_name(cls) -> str:
@@ -61,14 +62,20 @@ class AttentionBackend:
 
     @classmethod
     def unsupported_reason(cls, head_size: int, dtype: torch.dtype) -> str | None:
-        if dtype not in cls.supported_dtypes:
-            names = ", ".join(str(d).replace("torch.", "") for d in cls.supported_dtypes)
-            return f"{cls.NAME} supports dtypes {names}, not {str(dtype).replace('torch.', '')}"
+        """Why this family cannot run a layer of this head size and dtype, else None.
+
+        A family missing from this build or machine (no CUDA, no cuDNN) does not stop an export: the model may
+        run elsewhere, and a runtime without the family refuses it at session creation with the fix.
+        """
+        name = str(dtype).replace("torch.", "")
+        if name not in contract.DTYPES:
+            return f"dtype {name} is not one of {', '.join(contract.DTYPES)}"
         if not 1 <= head_size <= contract.MAX_HEAD_SIZE:
             return f"head_size {head_size} is outside [1, {contract.MAX_HEAD_SIZE}]"
-        if cls.supported_head_sizes is not None and head_size not in cls.supported_head_sizes:
-            return f"{cls.NAME} supports head sizes {cls.supported_head_sizes}, not {head_size}"
-        return None
+        if cls.onnx_backend == "auto":  # some family runs every valid layer (reference takes them all)
+            return None
+        answer = capabilities.supports(cls.onnx_backend, name, head_size)
+        return answer.reason if answer.support == capabilities.Support.OUTSIDE else None
 
 
 class AutoBackend(AttentionBackend):
@@ -79,7 +86,7 @@ class AutoBackend(AttentionBackend):
 
 
 class ReferenceBackend(AttentionBackend):
-    """Exact math: plain loops on CPU, CUDA cores on GPU; every dtype and head size."""
+    """Exact math: plain loops on CPU, CUDA cores on GPU."""
 
     NAME = "REFERENCE"
     onnx_backend = "reference"
@@ -90,8 +97,6 @@ class FlashBackend(AttentionBackend):
 
     NAME = "FLASH"
     onnx_backend = "flash"
-    supported_dtypes = (torch.float16, torch.bfloat16)
-    supported_head_sizes = tuple(range(16, contract.MAX_HEAD_SIZE + 1, 16))
 
 
 class CudnnBackend(AttentionBackend):
@@ -99,8 +104,6 @@ class CudnnBackend(AttentionBackend):
 
     NAME = "CUDNN"
     onnx_backend = "cudnn"
-    supported_dtypes = (torch.float16, torch.bfloat16)
-    supported_head_sizes = tuple(range(8, contract.MAX_HEAD_SIZE + 1, 8))
 
 
 _REGISTRY: dict[str, type[AttentionBackend]] = {
@@ -127,7 +130,7 @@ def get_attn_backend(head_size: int, dtype: torch.dtype, kv_cache_dtype: str | N
     backend = _REGISTRY[name]
     reason = backend.unsupported_reason(head_size, dtype)
     if reason:
-        raise ValueError(f"backend {name} cannot run this layer: {reason}; choose AUTO or REFERENCE")
+        raise ValueError(f"backend {name} cannot run this layer: {reason}")  # the reason names the fix
     return backend
 
 

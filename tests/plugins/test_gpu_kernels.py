@@ -23,10 +23,22 @@ torch = pytest.importorskip("torch")
 
 from reference import cu_seqlens, pack, sdpa_padded, unpack, valid_rows  # noqa: E402
 
+from encexport import capabilities, contract  # noqa: E402
+
 pytestmark = pytest.mark.gpu
 
-FLASH_HEAD_SIZES = [16, 32, 48, 64, 80, 96, 128, 160, 192, 224, 256]
-REFERENCE_ONLY_HEAD_SIZES = [1, 8, 24, 40, 72, 100, 200, 255]
+
+def _compiled_flash_head_sizes() -> list[int]:
+    """The head sizes the library has a flash kernel for (generate.py's list, asked of the library), or none
+    where the library is not built (the tests then skip for want of it)."""
+    if not capabilities.available():
+        return []
+    return [d for d in range(1, contract.MAX_HEAD_SIZE + 1) if capabilities.supports("flash", "float16", d)]
+
+
+FLASH_HEAD_SIZES = _compiled_flash_head_sizes()
+# Head sizes off the 16-grid: the reference family runs them whatever flash compiles.
+OTHER_HEAD_SIZES = [1, 8, 24, 40, 72, 100, 200, 255]
 CUDNN_HEAD_SIZES = [32, 64, 96, 128, 256]
 TOLERANCE = {torch.float16: (1e-2, 1e-2), torch.bfloat16: (4e-2, 2e-2), torch.float32: (1e-4, 1e-4)}
 SEQ_CHOICES = [1, 2, 7, 16, 63, 64, 65, 100, 127, 128, 129, 200, 257, 384, 512, 777, 1024, 2048, 4096]
@@ -60,7 +72,7 @@ def _grid() -> list[dict]:
     for d in (32, 64, 128, 256):  # long sequences (2048/4096) for the common head sizes
         for layout in ("padded", "packed"):
             cases.append(_make_case(rng, d, rng.choice([torch.float16, torch.bfloat16]), layout, "flash", long=True))
-    for d in [32, 64, 80, 96, 128, 256] + REFERENCE_ONLY_HEAD_SIZES:
+    for d in [32, 64, 80, 96, 128, 256] + OTHER_HEAD_SIZES:
         for dtype in (torch.float32, torch.float16, torch.bfloat16):
             cases.append(_make_case(rng, d, dtype, rng.choice(["padded", "packed"]), "reference"))
     for d, dtype in ((64, torch.float16), (100, torch.float16), (64, torch.float32), (128, torch.bfloat16)):
@@ -78,6 +90,23 @@ def _case_id(c: dict) -> str:
     dt = str(c["dtype"]).replace("torch.", "")
     return (f"{c['backend']}-{dt}-d{c['head_size']}-{c['layout']}-B{len(c['lens'])}-S{c['seq']}"
             f"-H{c['heads']}kv{c['kv_heads']}")
+
+
+def _dtype_name(dtype) -> str:
+    return str(dtype).replace("torch.", "")
+
+
+def expected_family(c: dict, device) -> str:
+    """The family the dispatcher must run for case c on `device`, as the library's capability query says: the
+    forced one (which must be able to run it), or `auto`'s choice for the case's padded/mean length."""
+    kw = dict(num_heads=c["heads"], num_kv_heads=c["kv_heads"], layout=c["layout"], device=device.index or 0)
+    if c["backend"] != "auto":
+        answer = capabilities.supports(c["backend"], _dtype_name(c["dtype"]), c["head_size"], **kw)
+        assert answer, f"the grid asks {c['backend']} for a case it cannot run: {answer.reason}"
+        return c["backend"]
+    lens = c["lens"]
+    mean = c["seq"] if c["layout"] == "padded" else sum(lens) // len(lens)
+    return capabilities.auto_backend(_dtype_name(c["dtype"]), c["head_size"], seq_len=mean, **kw)[0]
 
 
 def _run_case(c: dict, testapi, device):
@@ -116,8 +145,7 @@ def test_kernel_matches_sdpa(case, testapi, cuda, record, request):
     within = bool((diff <= atol + rtol * ref.abs()).all())
     passed = within and padded_rows_zero and not bool(torch.isnan(out[valid]).any())
     record(dict(test="kernel", id=_case_id(case), **config, max_abs=max_abs, max_rel=max_rel, passed=passed))
-    if case["backend"] != "auto":
-        assert used == case["backend"], f"{config}: dispatcher ran {used}"
+    assert used == expected_family(case, cuda), f"{config}: dispatcher ran {used}"
     assert padded_rows_zero, f"{config}: padded query rows are not exact zeros"
     assert within, f"{config}: max abs error {max_abs:.3g} (rel {max_rel:.3g}) > atol {atol} + rtol {rtol}"
 
@@ -138,22 +166,25 @@ def test_each_flash_tiling_matches_sdpa(case, rows, testapi, cuda):
     assert bool(((out.float() - ref).abs() <= atol + rtol * ref.abs()).all())
 
 
-@pytest.mark.parametrize("dtype,head_size,expect", [
-    (torch.float16, 64, "flash"), (torch.bfloat16, 256, "flash"), (torch.float16, 100, "reference"),
-    (torch.float32, 64, "reference")])
-def test_auto_picks_flash_when_supported(dtype, head_size, expect, testapi, cuda):
+@pytest.mark.parametrize("dtype,head_size", [
+    (torch.float16, 64), (torch.bfloat16, 256), (torch.float16, 100), (torch.float32, 64)])
+def test_auto_runs_what_the_query_says(dtype, head_size, testapi, cuda):
     q = torch.randn(2, 8, 2 * head_size, device=cuda, dtype=dtype)
+    expect, why = capabilities.auto_backend(_dtype_name(dtype), head_size, seq_len=8, num_heads=2,
+                                            device=cuda.index or 0)
     _, used = testapi.attention(q, q.clone(), q.clone(), None, num_heads=2, num_kv_heads=2, head_size=head_size,
                                 scale=0.1, backend="auto")
-    assert used == expect, f"auto with {dtype} d={head_size} ran {used}, expected {expect}"
+    assert used == expect, f"auto with {dtype} d={head_size} ran {used}; the query said {why}"
 
 
 @pytest.mark.parametrize("dtype,head_size,needle", [(torch.float32, 64, "float16"), (torch.float16, 100, "64")])
 def test_explicit_flash_unsupported_names_what_is(dtype, head_size, needle, testapi, cuda):
     q = torch.randn(1, 4, head_size, device=cuda, dtype=dtype)
+    answer = capabilities.supports("flash", _dtype_name(dtype), head_size, device=cuda.index or 0)
+    assert not answer
     with pytest.raises(RuntimeError) as e:
         testapi.attention(q, q, q, None, num_heads=1, num_kv_heads=1, head_size=head_size, scale=1.0, backend="flash")
-    assert "flash" in str(e.value) and needle in str(e.value), str(e.value)
+    assert str(e.value) == answer.reason and needle in str(e.value), str(e.value)
 
 
 @pytest.mark.parametrize("backend", ["flash", "reference"])
@@ -190,7 +221,10 @@ def test_auto_picks_cudnn_for_long_padded_batches(testapi, cuda, cudnn_available
     q = torch.randn(2, 512, 4 * 64, device=cuda, dtype=torch.float16)
     lens = torch.tensor([512, 300], dtype=torch.int32, device=cuda)
     _, used = testapi.attention(q, q.clone(), q.clone(), lens, num_heads=4, num_kv_heads=4, head_size=64, scale=0.125)
-    assert used == "cudnn"
+    expect, why = capabilities.auto_backend("float16", 64, seq_len=512, num_heads=4, device=cuda.index or 0)
+    assert used == expect, f"ran {used}; the query said {why}"
+    if torch.cuda.get_device_capability(cuda)[0] >= 9:
+        assert used == "cudnn", why  # the rule this test is about: long padded batches on Hopper go to cuDNN
 
 
 @pytest.mark.parametrize("lens", [[0, 0], [999, -5], [2**31 - 1, 3]])

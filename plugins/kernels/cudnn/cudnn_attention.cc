@@ -20,7 +20,6 @@
 #include <mutex>
 #include <unordered_map>
 
-#include "../token_tensors.h"
 #include "cudnn_attention.h"
 #include "padding_rows.h"
 
@@ -236,15 +235,7 @@ Status run_plan(const AttentionParams& p, const Plan& plan, int device, cudnnHan
 
 }  // namespace
 
-std::string refusal(const AttentionParams& p) {
-  if (p.dtype != DType::kFloat16 && p.dtype != DType::kBFloat16)
-    return std::string("dtype ") + to_string(p.dtype) + " (cudnn runs float16 and bfloat16)";
-  if (p.layout != Layout::kPadded) return "the packed layout (cudnn takes the padded layout)";
-  if (p.head_size % 8 != 0 || p.head_size > 256)
-    return "head_size " + std::to_string(p.head_size) + " (cudnn: a multiple of 8, at most 256)";
-  if (std::string why = kernels::unaligned_rows(p); !why.empty()) return why;
-  return library_problem();
-}
+std::string unavailable(bool probe_machine) { return probe_machine ? library_problem() : std::string(); }
 
 Status run(const AttentionParams& p, cudaStream_t stream, bool* unsupported) {
   *unsupported = false;

@@ -14,9 +14,10 @@
 
 namespace encexport::cudnn {
 
-// Why cuDNN cannot take p, from checks that need no graph (empty: worth trying). Covers a build without
-// cuDNN, a machine without the library, the dtype/layout/head size/alignment limits.
-std::string refusal(const AttentionParams& p);
+// Why cuDNN is missing here (empty: it is usable): a build without cuDNN and, when `probe_machine`, a machine
+// without the library (opened once per process). The parameter limits (dtype, layout, head size, alignment)
+// are in the dispatcher's family table (dispatch.cu), so a build without cuDNN still knows them.
+std::string unavailable(bool probe_machine);
 
 // Runs p through a cached cuDNN graph on `stream`. When cuDNN rejects the shape itself (graph support
 // check), *unsupported is set so that `auto` can fall back to another family.

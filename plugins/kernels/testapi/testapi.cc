@@ -1,21 +1,9 @@
 // A C entry point into the CUDA kernels for tests: raw device pointers in, a status out. It lets the
 // Python GPU tests drive every kernel on torch tensors through ctypes, and the sanitizer driver run the
 // same path, without ONNX Runtime in between.
-#include <cstring>
-
+#include "../c_buffer.h"
 #include "../launchers.h"
 #include "encexport/params.h"
-
-namespace {
-
-void copy_message(const std::string& m, char* buf, int buf_len) {
-  if (buf == nullptr || buf_len <= 0) return;
-  const size_t n = std::min(m.size(), static_cast<size_t>(buf_len - 1));
-  std::memcpy(buf, m.data(), n);
-  buf[n] = '\0';
-}
-
-}  // namespace
 
 // dtype/layout/backend take the integer values of encexport::DType / Layout / Backend. `lengths` is
 // seq_lens [batch] (padded; may be null) or cu_seqlens [batch+1] (packed), on the device. Dense rows.
@@ -46,7 +34,7 @@ extern "C" __attribute__((visibility("default"))) int encexport_test_attention(
     s = run_attention_cuda(p, stream, &used);
     if (backend_used) *backend_used = static_cast<int>(used);
   }
-  copy_message(s.message, err_buf, err_buf_len);
+  copy_to_c_buffer(s.message, err_buf, err_buf_len);
   return s ? 0 : 1;
 }
 
