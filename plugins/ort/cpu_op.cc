@@ -9,7 +9,7 @@ struct Cpu {
   // family exists only on CUDA, and a node that insists on it must say so rather than silently run elsewhere.
   static Status check_supported(const NodeAttributes& a, DType) {
     if (a.backend == Backend::kFlash || a.backend == Backend::kCudnn)
-      return Status::Error(std::string("EncoderOnlyAttention: backend '") + to_string(a.backend) +
+      return Status::Error(std::string(kOpType) + ": backend '" + to_string(a.backend) +
                            "' runs only on CUDAExecutionProvider; run the session with CUDA, or export with backend "
                            "'auto' (or 'reference') to allow the CPU kernel");
     return Status::Ok();
