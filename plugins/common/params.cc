@@ -1,7 +1,16 @@
-// Names of the enums as they appear in ONNX attributes and error messages.
+// Names of the enums as they appear in ONNX attributes and error messages. The backend and layout names are the
+// contract's (contract.h, generated from encexport/contract.py): enumerator value i is named kBackendNames[i] /
+// kLayoutNames[i].
+#include "encexport/contract.h"
 #include "encexport/params.h"
 
 namespace encexport {
+
+static_assert(contract::kBackendCount == static_cast<int32_t>(Backend::kCudnn) + 1 &&
+                  contract::kLayoutCount == static_cast<int32_t>(Layout::kPacked) + 1,
+              "contract.py's BACKENDS / LAYOUTS must match the Backend / Layout enums of params.h, in order");
+static_assert(kMaxHeadSize == contract::kMaxHeadSize,
+              "the kernels' head-size bound (params.h) must equal contract.py's MAX_HEAD_SIZE");
 
 const char* to_string(DType d) {
   switch (d) {
@@ -13,51 +22,31 @@ const char* to_string(DType d) {
 }
 
 const char* to_string(Layout l) {
-  switch (l) {
-    case Layout::kPadded: return "padded";
-    case Layout::kPacked: return "packed";
-  }
-  return "unknown";
+  const auto i = static_cast<int32_t>(l);
+  return i >= 0 && i < contract::kLayoutCount ? contract::kLayoutNames[i] : "unknown";
 }
 
 const char* to_string(Backend b) {
-  switch (b) {
-    case Backend::kAuto: return "auto";
-    case Backend::kReference: return "reference";
-    case Backend::kFlash: return "flash";
-    case Backend::kCudnn: return "cudnn";
-  }
-  return "unknown";
+  return is_known_backend(b) ? contract::kBackendNames[static_cast<int32_t>(b)] : "unknown";
 }
 
-namespace {
-constexpr Backend kBackends[] = {Backend::kAuto, Backend::kReference, Backend::kFlash, Backend::kCudnn};
-}  // namespace
-
-const char* known_backends() {
-  static const std::string names = [] {
-    std::string s;
-    for (Backend b : kBackends) s += std::string(s.empty() ? "" : ", ") + to_string(b);
-    return s;
-  }();
-  return names.c_str();
-}
+const char* known_backends() { return contract::kBackendList; }
 
 bool is_known_backend(Backend b) {
-  for (Backend known : kBackends)
-    if (b == known) return true;
-  return false;
+  const auto i = static_cast<int32_t>(b);
+  return i >= 0 && i < contract::kBackendCount;
 }
 
 bool parse_layout(const std::string& s, Layout* out) {
-  if (s == "padded") { *out = Layout::kPadded; return true; }
-  if (s == "packed") { *out = Layout::kPacked; return true; }
+  for (int32_t i = 0; i < contract::kLayoutCount; ++i) {
+    if (s == contract::kLayoutNames[i]) { *out = static_cast<Layout>(i); return true; }
+  }
   return false;
 }
 
 bool parse_backend(const std::string& s, Backend* out) {
-  for (Backend b : kBackends) {
-    if (s == to_string(b)) { *out = b; return true; }
+  for (int32_t i = 0; i < contract::kBackendCount; ++i) {
+    if (s == contract::kBackendNames[i]) { *out = static_cast<Backend>(i); return true; }
   }
   return false;
 }

@@ -5,6 +5,8 @@
 #include <limits>
 #include <sstream>
 
+#include "encexport/contract.h"
+#include "encexport/node_attributes.h"
 #include "encexport/params.h"
 #include "encexport/status_format.h"
 
@@ -13,7 +15,7 @@ namespace {
 
 template <typename... Args>
 Status fail(Args&&... parts) {
-  return format_error("EncoderOnlyAttention", std::forward<Args>(parts)...);
+  return format_error(contract::kOpType, std::forward<Args>(parts)...);
 }
 
 }  // namespace
@@ -56,9 +58,7 @@ Status validate(const AttentionParams& p) {
     return fail("q, k, v and out must be non-null");
   if (!is_known_backend(p.backend))
     return fail("unknown backend ", static_cast<int>(p.backend), "; known: ", known_backends());
-  if (p.backend == Backend::kCudnn && p.layout != Layout::kPadded)
-    return fail("backend 'cudnn' takes the padded layout only; use backend 'auto' or 'flash' for packed tokens");
-  return Status::Ok();
+  return check_backend_layout(p.backend, p.layout);
 }
 
 Status validate_lengths_host(const AttentionParams& p) {

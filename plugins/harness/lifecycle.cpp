@@ -5,6 +5,7 @@
 #include <optional>
 #include <set>
 
+#include "encexport/contract.h"
 #include "expr_builder.h"
 #include "harness.h"
 #include "shapes.h"
@@ -199,10 +200,12 @@ void run_lifecycle(Context& ctx) {
   Tally& t = *ctx.tally;
   const nvinfer1::PluginFieldCollection* advertised = ctx.creator->getFieldNames();
   t.expect(advertised != nullptr && advertised->nbFields > 0, "creator", "getFieldNames advertises fields");
-  t.expect(std::strcmp(ctx.creator->getPluginName(), "EncoderOnlyAttention") == 0 &&
-               std::strcmp(ctx.creator->getPluginVersion(), "1") == 0 &&
-               std::strcmp(ctx.creator->getPluginNamespace(), "") == 0,
-           "creator", "name/version/namespace = EncoderOnlyAttention/1/\"\"");
+  namespace contract = encexport::contract;
+  t.expect(std::strcmp(ctx.creator->getPluginName(), contract::kOpType) == 0 &&
+               std::strcmp(ctx.creator->getPluginVersion(), contract::kPluginVersion) == 0 &&
+               std::strcmp(ctx.creator->getPluginNamespace(), contract::kPluginNamespace) == 0,
+           "creator", std::string("name/version/namespace = the contract's ") + contract::kOpType + "/" +
+                          contract::kPluginVersion + "/\"" + contract::kPluginNamespace + "\"");
 
   for (const NodeConfig& c : lifecycle_configs()) {
     const std::string sec = "lifecycle/" + c.name;

@@ -16,6 +16,7 @@
 #include <string>
 #include <vector>
 
+#include "encexport/contract.h"
 #include "harness.h"
 
 namespace {
@@ -69,8 +70,11 @@ int main(int argc, char** argv) {
       tally.print_summary();
       return 1;
     }
-    auto* found = harness::global_registry().getCreator("EncoderOnlyAttention", "1", "");
-    if (!tally.expect(found != nullptr, "load", "registry has EncoderOnlyAttention/1")) {
+    namespace contract = encexport::contract;
+    auto* found = harness::global_registry().getCreator(contract::kOpType, contract::kPluginVersion,
+                                                        contract::kPluginNamespace);
+    if (!tally.expect(found != nullptr, "load", std::string("registry has ") + contract::kOpType + "/" +
+                                                     contract::kPluginVersion)) {
       tally.print_summary();
       return 1;
     }

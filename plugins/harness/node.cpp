@@ -1,5 +1,6 @@
 #include <cstring>
 
+#include "encexport/contract.h"
 #include "harness.h"
 
 namespace harness {
@@ -9,7 +10,7 @@ FieldSet node_attributes(const NodeConfig& c) {
   f.i32("num_heads", c.num_heads).i32("num_kv_heads", c.num_kv_heads).i32("head_size", c.head_size);
   if (!std::isnan(c.scale)) f.f32("scale", c.scale);
   f.i32("causal", 0).str("backend", c.backend).str("layout", c.layout);
-  f.str("plugin_version", "1").str("plugin_namespace", "");
+  f.str("plugin_version", encexport::contract::kPluginVersion).str("plugin_namespace", encexport::contract::kPluginNamespace);
   return f;
 }
 

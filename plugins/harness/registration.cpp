@@ -15,6 +15,7 @@
 #include <cstring>
 #include <functional>
 
+#include "encexport/contract.h"
 #include "harness.h"
 
 namespace harness {
@@ -28,9 +29,9 @@ class PlaceholderCreator : public nvinfer1::IPluginCreatorV3One {
     return nullptr;
   }
   const nvinfer1::PluginFieldCollection* getFieldNames() noexcept override { return &empty_; }
-  const char* getPluginName() const noexcept override { return "EncoderOnlyAttention"; }
-  const char* getPluginVersion() const noexcept override { return "1"; }
-  const char* getPluginNamespace() const noexcept override { return ""; }
+  const char* getPluginName() const noexcept override { return encexport::contract::kOpType; }
+  const char* getPluginVersion() const noexcept override { return encexport::contract::kPluginVersion; }
+  const char* getPluginNamespace() const noexcept override { return encexport::contract::kPluginNamespace; }
 
  private:
   nvinfer1::PluginFieldCollection empty_{};
@@ -43,7 +44,8 @@ int32_t registered_count() {
 }
 
 bool is_ours_registered() {
-  auto* c = global_registry().getCreator("EncoderOnlyAttention", "1", "");
+  auto* c = global_registry().getCreator(encexport::contract::kOpType, encexport::contract::kPluginVersion,
+                                         encexport::contract::kPluginNamespace);
   return c != nullptr && c->getInterfaceInfo().kind && std::strcmp(c->getInterfaceInfo().kind, "PLUGIN CREATOR_V3ONE") == 0;
 }
 

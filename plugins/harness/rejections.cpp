@@ -58,9 +58,13 @@ std::vector<Case> cases(Context& ctx) {
   c.push_back({"unknown backend", with("backend", [](FieldSet& f) { f.str("backend", "turbo"); }), B, "unknown backend 'turbo'"});
   c.push_back({"unknown layout", with("layout", [](FieldSet& f) { f.str("layout", "bshd"); }), B, "unknown layout 'bshd'"});
   c.push_back({"plugin_version 2", with("plugin_version", [](FieldSet& f) { f.str("plugin_version", "2"); }), B, "plugin_version '2'"});
+  c.push_back({"backend cudnn with the packed layout",
+               replaced(with("backend", [](FieldSet& f) { f.str("backend", "cudnn"); }), "layout",
+                        [](FieldSet& f) { f.str("layout", "packed"); }),
+               B, "padded layout only"});
   c.push_back({"plugin_namespace foo", with("plugin_namespace", [](FieldSet& f) { f.str("plugin_namespace", "foo"); }), B, "plugin_namespace"});
-  c.push_back({"missing num_heads", base().remove("num_heads"), B, "missing field 'num_heads'"});
-  c.push_back({"missing head_size", base().remove("head_size"), B, "missing field 'head_size'"});
+  c.push_back({"missing num_heads", base().remove("num_heads"), B, "missing attribute 'num_heads'"});
+  c.push_back({"missing head_size", base().remove("head_size"), B, "missing attribute 'head_size'"});
   c.push_back({"scale NaN", with("scale", [](FieldSet& f) { f.f32("scale", std::numeric_limits<float>::quiet_NaN()); }), B, "finite"});
   c.push_back({"scale inf as kFLOAT64", with("scale", [](FieldSet& f) { f.f64("scale", INFINITY); }), B, "finite"});
   c.push_back({"scale beyond float32", with("scale", [](FieldSet& f) { f.f64("scale", 1e300); }), B, "finite"});
@@ -94,7 +98,7 @@ std::vector<Case> cases(Context& ctx) {
   c.push_back({"engine without scale", FieldSet(engine).remove("scale"), R, "missing field 'scale'"});
   c.push_back({"ONNX attributes at runtime", base(), R, "serialized plugin is missing field"});
   c.push_back({"engine with causal=1", replaced(engine, "causal", [](FieldSet& f) { f.i32("causal", 1); }), R, "encoder-only"});
-  c.push_back({"no fields at all", FieldSet(), B, "missing field 'num_heads'"});
+  c.push_back({"no fields at all", FieldSet(), B, "missing attribute 'num_heads'"});
 
   // Encodings that must be accepted.
   c.push_back({"exported attributes", base(), B, ""});

@@ -18,7 +18,7 @@ struct Cpu {
       if (Capability c = supports(a.backend, probe, kAnyDevice); c.support == Support::kOutside)
         return Status::Error(c.reason + " (the family runs only on CUDAExecutionProvider)");
     }
-    return Status::Error(std::string("EncoderOnlyAttention: backend '") + to_string(a.backend) +
+    return Status::Error(std::string(kOpType) + ": backend '" + to_string(a.backend) +
                          "' runs only on CUDAExecutionProvider; run the session with CUDA, or export with backend "
                          "'auto' (or 'reference') to allow the CPU kernel");
   }

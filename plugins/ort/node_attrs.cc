@@ -1,8 +1,10 @@
 #include "node_attrs.h"
 
-#include <cmath>
 #include <sstream>
 #include <utility>
+
+#include "encexport/contract.h"
+#include "encexport/node_attributes.h"
 
 namespace encexport::ort {
 namespace {
@@ -15,7 +17,7 @@ std::string shape_str(const std::vector<int64_t>& s) {
   return os.str();
 }
 
-Status err(const std::string& m) { return Status::Error("EncoderOnlyAttention: " + m); }
+Status err(const std::string& m) { return Status::Error(std::string(contract::kOpType) + ": " + m); }
 
 // The C API returns a status for a missing attribute; we turn that into "absent" and keep the message.
 bool read_int(const OrtApi& api, const OrtKernelInfo* info, const char* name, int64_t* v) {
@@ -91,29 +93,23 @@ AttrKind attribute_kind(const OrtApi& api, const OrtKernelInfo* info, const char
   return ints || floats ? AttrKind::kOther : AttrKind::kAbsent;
 }
 
-Status check_attribute_types(const OrtApi& api, const OrtKernelInfo* info) {
-  static constexpr std::pair<const char*, AttrKind> kTypes[] = {
-      {"num_heads", AttrKind::kInt},       {"num_kv_heads", AttrKind::kInt},  {"head_size", AttrKind::kInt},
-      {"scale", AttrKind::kFloat},         {"causal", AttrKind::kInt},        {"backend", AttrKind::kString},
-      {"layout", AttrKind::kString},       {"plugin_version", AttrKind::kString},
-      {"plugin_namespace", AttrKind::kString}};
-  for (const auto& [name, want] : kTypes) {
-    const AttrKind got = attribute_kind(api, info, name);
-    if (got != AttrKind::kAbsent && got != want)
-      return err(std::string("attribute '") + name + "' must be " + kind_name(want) + " but the node holds " +
-                 kind_name(got) + " (wrong attribute type); re-export the model (docs/onnx-contract.md)");
+AttrKind kind_of(contract::AttributeType t) {
+  switch (t) {
+    case contract::AttributeType::kInt: return AttrKind::kInt;
+    case contract::AttributeType::kFloat: return AttrKind::kFloat;
+    case contract::AttributeType::kString: return AttrKind::kString;
   }
-  return Status::Ok();
+  return AttrKind::kOther;
 }
 
-Status read_positive_int(const OrtApi& api, const OrtKernelInfo* info, const char* name, int64_t max, int32_t* out) {
-  int64_t v = 0;
-  if (!read_int(api, info, name, &v))
-    return err(std::string("missing or non-integer attribute '") + name + "' (INT required; re-export the model)");
-  if (v <= 0 || v > max)
-    return err(std::string("attribute '") + name + "' = " + std::to_string(v) + " is outside [1, " +
-               std::to_string(max) + "]");
-  *out = static_cast<int32_t>(v);
+Status check_attribute_types(const OrtApi& api, const OrtKernelInfo* info) {
+  for (const contract::AttributeSpec& spec : contract::kAttributes) {
+    const AttrKind want = kind_of(spec.type);
+    const AttrKind got = attribute_kind(api, info, spec.name);
+    if (got != AttrKind::kAbsent && got != want)
+      return err(std::string("attribute '") + spec.name + "' must be " + kind_name(want) + " but the node holds " +
+                 kind_name(got) + " (wrong attribute type); re-export the model (docs/onnx-contract.md)");
+  }
   return Status::Ok();
 }
 
@@ -157,34 +153,26 @@ Status check_packed_qkv(const NodeAttributes& a, const InputShapes& in) {
 
 Status read_node_attributes(const OrtApi& api, const OrtKernelInfo* info, NodeAttributes* a) {
   if (Status s = check_attribute_types(api, info); !s) return s;
-  if (Status s = read_positive_int(api, info, "num_heads", 1 << 16, &a->num_heads); !s) return s;
-  if (Status s = read_positive_int(api, info, "head_size", kMaxHeadSize, &a->head_size); !s) return s;
-  int64_t kv = a->num_heads;
-  if (read_int(api, info, "num_kv_heads", &kv)) {
-    if (kv <= 0 || kv > a->num_heads || a->num_heads % kv != 0)
-      return err("num_kv_heads = " + std::to_string(kv) + " must divide num_heads = " + std::to_string(a->num_heads));
+  RawAttributes raw;
+  for (int32_t i = 0; i < contract::kAttributeCount; ++i) {
+    const contract::AttributeSpec& spec = contract::kAttributes[i];
+    const auto attribute = static_cast<contract::Attribute>(i);
+    int64_t int_value = 0;
+    float float_value = 0.f;
+    std::string string_value;
+    switch (spec.type) {
+      case contract::AttributeType::kInt:
+        if (read_int(api, info, spec.name, &int_value)) raw.set_int(attribute, int_value);
+        break;
+      case contract::AttributeType::kFloat:
+        if (read_float(api, info, spec.name, &float_value)) raw.set_float(attribute, float_value);
+        break;
+      case contract::AttributeType::kString:
+        if (read_string(api, info, spec.name, &string_value)) raw.set_string(attribute, std::move(string_value));
+        break;
+    }
   }
-  a->num_kv_heads = static_cast<int32_t>(kv);
-
-  int64_t causal = 0;
-  if (read_int(api, info, "causal", &causal) && causal != 0)
-    return err("causal = " + std::to_string(causal) +
-               " is not supported: this op is encoder-only (bidirectional attention); use a decoder attention op for "
-               "causal masking");
-
-  a->scale = 1.f / std::sqrt(static_cast<float>(a->head_size));
-  if (read_float(api, info, "scale", &a->scale) && !std::isfinite(a->scale))
-    return err("attribute 'scale' must be finite");
-
-  std::string s;
-  if (read_string(api, info, "layout", &s) && !parse_layout(s, &a->layout))
-    return err("unknown layout '" + s + "'; accepted: padded, packed");
-  if (read_string(api, info, "backend", &s) && !parse_backend(s, &a->backend))
-    return err("unknown backend '" + s + "'; accepted: " + known_backends());
-  if (read_string(api, info, "plugin_version", &s) && s != kPluginVersion)
-    return err("plugin_version '" + s + "' is not supported by this library (it implements version " +
-               kPluginVersion + "); upgrade encexport or re-export the model");
-  return Status::Ok();
+  return validate_node_attributes(raw, a);
 }
 
 Status make_params(const NodeAttributes& a, const InputShapes& in, AttentionParams* p) {

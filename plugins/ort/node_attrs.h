@@ -9,9 +9,8 @@
 
 namespace encexport::ort {
 
-inline constexpr const char* kPluginVersion = "1";
-
-// Reads and checks every attribute; returns an error naming the attribute and the accepted values.
+// Reads every contract attribute (refusing a value of the wrong ONNX type) and validates them with the shared
+// validator (encexport/node_attributes.h); returns an error naming the attribute and the fix.
 Status read_node_attributes(const OrtApi& api, const OrtKernelInfo* info, NodeAttributes* out);
 
 // Checks the input tensors against the attributes and fills p (everything except the data pointers, which

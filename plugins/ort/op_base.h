@@ -32,9 +32,9 @@ OrtStatusPtr guarded(const OrtApi& api, F&& body) {
   } catch (const Ort::Exception& e) {
     return api.CreateStatus(e.GetOrtErrorCode(), e.what());
   } catch (const std::exception& e) {
-    return api.CreateStatus(ORT_FAIL, (std::string("EncoderOnlyAttention: ") + e.what()).c_str());
+    return api.CreateStatus(ORT_FAIL, (std::string(kOpType) + ": " + e.what()).c_str());
   } catch (...) {
-    return api.CreateStatus(ORT_FAIL, "EncoderOnlyAttention: unknown error");
+    return api.CreateStatus(ORT_FAIL, (std::string(kOpType) + ": unknown error").c_str());
   }
 }
 

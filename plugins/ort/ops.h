@@ -5,14 +5,15 @@
 #include <memory>
 #include <vector>
 
+#include "encexport/contract.h"
 #include "onnxruntime_cxx_api.h"
 
 namespace encexport::ort {
 
 using OpList = std::vector<std::unique_ptr<OrtCustomOp>>;
 
-inline constexpr const char* kDomain = "encexport";
-inline constexpr const char* kOpType = "EncoderOnlyAttention";
+inline constexpr const char* kDomain = contract::kDomain;
+inline constexpr const char* kOpType = contract::kOpType;
 
 // fp32, fp16 and bf16 kernels for the CPU execution provider.
 void append_cpu_ops(OpList& ops);

@@ -1,15 +1,18 @@
 #include "attention_fields.h"
 
-#include <cmath>
 #include <cstring>
-#include <functional>
 #include <set>
-#include <sstream>
+#include <string>
+#include <utility>
+
+#include "encexport/node_attributes.h"
 #include "encexport/status_format.h"
 
 namespace encexport::trt {
 namespace {
 
+using contract::Attribute;
+using contract::AttributeType;
 using nvinfer1::PluginField;
 using nvinfer1::PluginFieldCollection;
 using nvinfer1::PluginFieldType;
@@ -91,118 +94,68 @@ Status read_string(const PluginField& f, std::string* v) {
   return Status::Ok();
 }
 
-Status read_bounded_int(const PluginField& f, int64_t lo, int64_t hi, int32_t* out) {
-  int64_t v = 0;
-  if (Status s = read_int(f, &v); !s) return s;
-  if (v < lo || v > hi) return fail("field '", f.name, "' = ", v, " is outside [", lo, ", ", hi, "]");
-  *out = static_cast<int32_t>(v);
-  return Status::Ok();
+// One contract attribute from its field, in the encodings the ONNX parser and API users send.
+Status read_attribute(const PluginField& f, Attribute which, RawAttributes* raw) {
+  switch (contract::spec(which).type) {
+    case AttributeType::kInt: {
+      int64_t v = 0;
+      if (Status s = read_int(f, &v); !s) return s;
+      raw->set_int(which, v);
+      return Status::Ok();
+    }
+    case AttributeType::kFloat: {
+      double v = 0;
+      if (Status s = read_float(f, &v); !s) return s;
+      raw->set_float(which, v);
+      return Status::Ok();
+    }
+    case AttributeType::kString: {
+      std::string v;
+      if (Status s = read_string(f, &v); !s) return s;
+      raw->set_string(which, std::move(v));
+      return Status::Ok();
+    }
+  }
+  return fail("field '", f.name, "' has a contract type this library does not read");
 }
 
-// What the parse collects before cross-field checks and defaults.
-struct RawFields {
-  bool has_num_kv_heads = false, has_scale = false;
-  bool has_version = false;
-  int32_t version = 0;
-  AttentionAttributes a;
-};
-
-using FieldReader = std::function<Status(const PluginField&, RawFields&)>;
-
-struct KnownField {
-  const char* name;
-  FieldReader read;
-};
-
-const std::vector<KnownField>& known_fields() {
-  static const std::vector<KnownField> fields = {
-      {"num_heads", [](const PluginField& f, RawFields& r) { return read_bounded_int(f, 1, kMaxNumHeads, &r.a.num_heads); }},
-      {"num_kv_heads",
-       [](const PluginField& f, RawFields& r) {
-         r.has_num_kv_heads = true;
-         return read_bounded_int(f, 1, kMaxNumHeads, &r.a.num_kv_heads);
-       }},
-      {"head_size", [](const PluginField& f, RawFields& r) { return read_bounded_int(f, 1, kMaxHeadSize, &r.a.head_size); }},
-      {"scale",
-       [](const PluginField& f, RawFields& r) {
-         double v = 0;
-         if (Status s = read_float(f, &v); !s) return s;
-         if (!std::isfinite(v) || std::fabs(v) > 3.0e38)
-           return fail("field 'scale' = ", v, " must be a finite float32 value");
-         r.has_scale = true;
-         r.a.scale = static_cast<float>(v);
-         return Status::Ok();
-       }},
-      {"causal",
-       [](const PluginField& f, RawFields&) {
-         int64_t v = 0;
-         if (Status s = read_int(f, &v); !s) return s;
-         if (v != 0)
-           return fail("causal = ", v,
-                       " is not supported: this plugin is encoder-only (bidirectional attention, no causal mask); "
-                       "export with causal=0 or use a decoder attention op");
-         return Status::Ok();
-       }},
-      {"backend",
-       [](const PluginField& f, RawFields& r) {
-         std::string s;
-         if (Status st = read_string(f, &s); !st) return st;
-         if (!parse_backend(s, &r.a.backend))
-           return fail("unknown backend '", s, "'; accepted: ", known_backends());
-         return Status::Ok();
-       }},
-      {"layout",
-       [](const PluginField& f, RawFields& r) {
-         std::string s;
-         if (Status st = read_string(f, &s); !st) return st;
-         if (!parse_layout(s, &r.a.layout)) return fail("unknown layout '", s, "'; accepted: padded, packed");
-         return Status::Ok();
-       }},
-      {"plugin_version",
-       [](const PluginField& f, RawFields&) {
-         std::string s;
-         if (Status st = read_string(f, &s); !st) return st;
-         if (s != kPluginVersion)
-           return fail("plugin_version '", s, "' is not implemented by this library (it implements version ",
-                       kPluginVersion, "); upgrade encexport or re-export the model");
-         return Status::Ok();
-       }},
-      {"plugin_namespace",
-       [](const PluginField& f, RawFields&) {
-         std::string s;
-         if (Status st = read_string(f, &s); !st) return st;
-         if (s != kPluginNamespace)
-           return fail("plugin_namespace '", s, "' does not match this library's namespace '", kPluginNamespace, "'");
-         return Status::Ok();
-       }},
-      {kSerializationVersionField,
-       [](const PluginField& f, RawFields& r) {
-         r.has_version = true;
-         return read_bounded_int(f, INT32_MIN, INT32_MAX, &r.version);
-       }},
-  };
-  return fields;
+PluginFieldType field_type(AttributeType t) {
+  switch (t) {
+    case AttributeType::kInt: return PluginFieldType::kINT32;
+    case AttributeType::kFloat: return PluginFieldType::kFLOAT32;
+    case AttributeType::kString: return PluginFieldType::kCHAR;
+  }
+  return PluginFieldType::kUNKNOWN;
 }
 
-// Fields an engine must carry: everything getFieldsToSerialize() writes.
-const char* const kRequiredAtRuntime[] = {"num_heads", "num_kv_heads", "head_size", "scale",
-                                          "causal",    "backend",      "layout",    kSerializationVersionField};
+const char* name_of(Attribute a) { return contract::spec(a).name; }
+
+// "num_heads, num_kv_heads, ..., serialization_version": every field name createPlugin reads.
+const std::string& known_field_list() {
+  static const std::string names = [] {
+    std::string s;
+    for (const contract::AttributeSpec& spec : contract::kAttributes) s += std::string(spec.name) + ", ";
+    return s + kSerializationVersionField;
+  }();
+  return names;
+}
+
+// What getFieldsToSerialize() writes, so what an engine must carry: the attributes that define the plugin's
+// behaviour (plugin_version and plugin_namespace are the creator's identity, checked by TensorRT's lookup).
+constexpr Attribute kSerialized[] = {Attribute::kNumHeads, Attribute::kNumKvHeads, Attribute::kHeadSize,
+                                     Attribute::kScale,    Attribute::kCausal,     Attribute::kBackend,
+                                     Attribute::kLayout};
 
 }  // namespace
 
 const PluginFieldCollection* advertised_fields() {
   // data = nullptr: the creator only announces names and types; the parser fills the values.
-  static const std::vector<PluginField> fields = {
-      {"num_heads", nullptr, PluginFieldType::kINT32, 1},
-      {"num_kv_heads", nullptr, PluginFieldType::kINT32, 1},
-      {"head_size", nullptr, PluginFieldType::kINT32, 1},
-      {"scale", nullptr, PluginFieldType::kFLOAT32, 1},
-      {"causal", nullptr, PluginFieldType::kINT32, 1},
-      {"backend", nullptr, PluginFieldType::kCHAR, 1},
-      {"layout", nullptr, PluginFieldType::kCHAR, 1},
-      {"plugin_version", nullptr, PluginFieldType::kCHAR, 1},
-      {"plugin_namespace", nullptr, PluginFieldType::kCHAR, 1},
-  };
+  static const std::vector<PluginField> fields = [] {
+    std::vector<PluginField> v;
+    for (const contract::AttributeSpec& spec : contract::kAttributes)
+      v.push_back({spec.name, nullptr, field_type(spec.type), 1});
+    return v;
+  }();
   static const PluginFieldCollection collection{static_cast<int32_t>(fields.size()), fields.data()};
   return &collection;
 }
@@ -214,44 +167,40 @@ Status parse_attributes(const PluginFieldCollection* fc, TensorRTPhase phase, At
   if (n < 0 || n > kMaxFields) return fail("field collection has an invalid size ", n);
   if (n > 0 && fc->fields == nullptr) return fail("field collection has ", n, " fields but no field array");
 
-  RawFields raw;
+  RawAttributes raw;
+  bool has_version = false;
+  int64_t version = 0;
   std::set<std::string> seen;
   for (int32_t i = 0; i < n; ++i) {
     const PluginField& f = fc->fields[i];
     if (f.name == nullptr) return fail("field #", i, " has no name");
     const std::string name(f.name, ::strnlen(f.name, 256));
-    const KnownField* known = nullptr;
-    for (const KnownField& k : known_fields())
-      if (name == k.name) known = &k;
-    if (known == nullptr)
-      return fail("unknown field '", name, "'; known fields: num_heads, num_kv_heads, head_size, scale, causal, ",
-                  "backend, layout, plugin_version, plugin_namespace, ", kSerializationVersionField);
+    Attribute which{};
+    const bool is_version = name == kSerializationVersionField;
+    if (!is_version && !find_attribute(name, &which))
+      return fail("unknown field '", name, "'; known fields: ", known_field_list());
     if (!seen.insert(name).second) return fail("field '", name, "' is given twice");
-    if (Status s = known->read(f, raw); !s) return s;
+    if (is_version) {
+      if (Status s = read_int(f, &version); !s) return s;
+      has_version = true;
+    } else if (Status s = read_attribute(f, which, &raw); !s) {
+      return s;
+    }
   }
 
   if (phase == TensorRTPhase::kRUNTIME) {
-    for (const char* name : kRequiredAtRuntime)
+    std::vector<const char*> required;
+    for (Attribute a : kSerialized) required.push_back(name_of(a));
+    required.push_back(kSerializationVersionField);
+    for (const char* name : required)
       if (!seen.count(name))
         return fail("serialized plugin is missing field '", name, "': the engine is corrupted or was built by an ",
                     "incompatible encexport; rebuild the engine");
   }
-  if (raw.has_version && raw.version != kSerializationVersion)
-    return fail("serialized plugin has format version ", raw.version, ", this library reads version ",
+  if (has_version && version != kSerializationVersion)
+    return fail("serialized plugin has format version ", version, ", this library reads version ",
                 kSerializationVersion, "; rebuild the engine with this encexport version");
-
-  AttentionAttributes& a = raw.a;
-  if (!seen.count("num_heads")) return fail("missing field 'num_heads' (INT); re-export the model");
-  if (!seen.count("head_size")) return fail("missing field 'head_size' (INT); re-export the model");
-  if (!raw.has_num_kv_heads) a.num_kv_heads = a.num_heads;
-  if (a.num_kv_heads > a.num_heads || a.num_heads % a.num_kv_heads != 0)
-    return fail("num_kv_heads = ", a.num_kv_heads, " must divide num_heads = ", a.num_heads,
-                " (each key/value head serves num_heads/num_kv_heads query heads)");
-  if (static_cast<int64_t>(a.num_heads) * a.head_size > INT32_MAX)
-    return fail("num_heads*head_size = ", static_cast<int64_t>(a.num_heads) * a.head_size, " does not fit int32");
-  if (!raw.has_scale) a.scale = 1.f / std::sqrt(static_cast<float>(a.head_size));
-  *out = a;
-  return Status::Ok();
+  return validate_node_attributes(raw, out);
 }
 
 const PluginFieldCollection* SerializedFields::build(const AttentionAttributes& a) {
@@ -264,14 +213,15 @@ const PluginFieldCollection* SerializedFields::build(const AttentionAttributes& 
   backend_ = to_string(a.backend);
   layout_ = to_string(a.layout);
   // Strings as the ONNX parser sends them: NUL included in the length.
+  // In the order of kSerialized, which parse_attributes requires at kRUNTIME.
   fields_ = {
-      {"num_heads", &num_heads_, PluginFieldType::kINT32, 1},
-      {"num_kv_heads", &num_kv_heads_, PluginFieldType::kINT32, 1},
-      {"head_size", &head_size_, PluginFieldType::kINT32, 1},
-      {"scale", &scale_, PluginFieldType::kFLOAT32, 1},
-      {"causal", &causal_, PluginFieldType::kINT32, 1},
-      {"backend", backend_.c_str(), PluginFieldType::kCHAR, static_cast<int32_t>(backend_.size() + 1)},
-      {"layout", layout_.c_str(), PluginFieldType::kCHAR, static_cast<int32_t>(layout_.size() + 1)},
+      {name_of(Attribute::kNumHeads), &num_heads_, PluginFieldType::kINT32, 1},
+      {name_of(Attribute::kNumKvHeads), &num_kv_heads_, PluginFieldType::kINT32, 1},
+      {name_of(Attribute::kHeadSize), &head_size_, PluginFieldType::kINT32, 1},
+      {name_of(Attribute::kScale), &scale_, PluginFieldType::kFLOAT32, 1},
+      {name_of(Attribute::kCausal), &causal_, PluginFieldType::kINT32, 1},
+      {name_of(Attribute::kBackend), backend_.c_str(), PluginFieldType::kCHAR, static_cast<int32_t>(backend_.size() + 1)},
+      {name_of(Attribute::kLayout), layout_.c_str(), PluginFieldType::kCHAR, static_cast<int32_t>(layout_.size() + 1)},
       {kSerializationVersionField, &version_, PluginFieldType::kINT32, 1},
   };
   collection_ = {static_cast<int32_t>(fields_.size()), fields_.data()};

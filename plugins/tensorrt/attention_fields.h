@@ -1,8 +1,9 @@
-// The plugin's attribute schema, written once: the field names the creator advertises, how a
-// PluginFieldCollection is parsed into AttentionAttributes (both the ONNX parser's build-time fields and
-// the fields TensorRT hands back when it deserializes an engine), and how the attributes are written back
-// out by getFieldsToSerialize(). Serialization replays the same named fields plus a format version, so
-// there is no hand-packed byte layout to keep in sync.
+// The plugin's fields: the names and types the creator advertises (the contract's attributes, from
+// encexport/contract.h), how a PluginFieldCollection is read (both the ONNX parser's build-time fields and the
+// fields TensorRT hands back when it deserializes an engine) before the shared validator
+// (encexport/node_attributes.h) checks them, and how the attributes are written back out by
+// getFieldsToSerialize(). Serialization replays the same named fields plus a format version, so there is no
+// hand-packed byte layout to keep in sync.
 #pragma once
 
 #include <cstdint>
@@ -10,30 +11,32 @@
 #include <vector>
 
 #include "NvInferRuntime.h"
+#include "encexport/contract.h"
 #include "encexport/params.h"
 
 namespace encexport::trt {
 
-inline constexpr const char* kPluginName = "EncoderOnlyAttention";
-inline constexpr const char* kPluginVersion = "1";
-inline constexpr const char* kPluginNamespace = "";
+// TensorRT finds the plugin by the node's op_type, plugin_version and plugin_namespace: the contract's.
+inline constexpr const char* kPluginName = contract::kOpType;
+inline constexpr const char* kPluginVersion = contract::kPluginVersion;
+inline constexpr const char* kPluginNamespace = contract::kPluginNamespace;
 
 // Version of the serialized field set. Bump it when a field's meaning changes; engines carrying another
 // version are rejected at deserialization with a message asking for a rebuild.
 inline constexpr int32_t kSerializationVersion = 1;
 inline constexpr const char* kSerializationVersionField = "serialization_version";
 
-inline constexpr int32_t kMaxNumHeads = 1 << 16;  // same bound as the ONNX Runtime op
-inline constexpr int32_t kMaxStringField = 64;     // longer kCHAR fields are malformed, not names we know
+inline constexpr int32_t kMaxStringField = 64;  // longer kCHAR fields are malformed, not names we know
 
 using AttentionAttributes = NodeAttributes;  // the contract's attributes, shared with the ORT op
 
-// The names getFieldNames() advertises: the ONNX node's attributes. The parser forwards only these.
+// The names getFieldNames() advertises: the contract's attributes (contract.h). The parser forwards only these.
 const nvinfer1::PluginFieldCollection* advertised_fields();
 
-// Parses and range-checks fields matched by name. kBUILD: the ONNX attributes (num_heads and head_size
-// required, the rest defaulted). kRUNTIME: the fields getFieldsToSerialize() wrote, all required, with
-// serialization_version == kSerializationVersion. Never throws; the message names the field and the fix.
+// Reads fields matched by name and validates them with the shared validator (encexport/node_attributes.h).
+// kBUILD: the ONNX attributes (the contract's required ones, the rest defaulted). kRUNTIME: the fields
+// getFieldsToSerialize() wrote, all required, with serialization_version == kSerializationVersion. Never
+// throws; the message names the field and the fix.
 Status parse_attributes(const nvinfer1::PluginFieldCollection* fc, nvinfer1::TensorRTPhase phase,
                         AttentionAttributes* out);
 
