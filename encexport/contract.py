@@ -4,7 +4,7 @@ Everything that writes or reads the node (the exporters, the ORT library's check
 fields, docs/onnx-contract.md) follows this module. The C++ side reads it through
 plugins/include/encexport/contract.h, generated from here (`python -m encexport.contract_files`); the
 attribute rules below are mirrored once in plugins/common/node_attributes.cc, and
-tests/encexport/test_contract_doc.py fails when the header, the doc or the C++ rules drift from this module.
+tests/core/test_contract_doc.py fails when the header, the doc or the C++ rules drift from this module.
 An incompatible change bumps PLUGIN_VERSION.
 """
 

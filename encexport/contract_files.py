@@ -78,7 +78,7 @@ def render_header() -> str:
 //
 // The ONNX contract of {contract.DOMAIN}::{contract.OP_TYPE} as C++ constants. The ONNX Runtime op, the TensorRT
 // plugin and the shared attribute validator (plugins/common/node_attributes.cc) take every contract fact from
-// here; tests/encexport/test_contract_doc.py fails when this file differs from what the generator writes, and
+// here; tests/core/test_contract_doc.py fails when this file differs from what the generator writes, and
 // plugins/CMakeLists.txt refuses to configure when the digest above is not contract.py's.
 #pragma once
 

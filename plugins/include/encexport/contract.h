@@ -1,9 +1,9 @@
 // Generated from encexport/contract.py by `python -m encexport.contract_files`; do not edit.
-// contract.py sha256 f1b431c56c26abb9fe04f7b2daf9bf0968368fab440b7fb7b06e5e559aa56d3e
+// contract.py sha256 68681a0e7cd1d3bf094186c877877371c405d8c1d5bda4a2d47941d11d03ac66
 //
 // The ONNX contract of encexport::EncoderOnlyAttention as C++ constants. The ONNX Runtime op, the TensorRT
 // plugin and the shared attribute validator (plugins/common/node_attributes.cc) take every contract fact from
-// here; tests/encexport/test_contract_doc.py fails when this file differs from what the generator writes, and
+// here; tests/core/test_contract_doc.py fails when this file differs from what the generator writes, and
 // plugins/CMakeLists.txt refuses to configure when the digest above is not contract.py's.
 #pragma once
 
