@@ -78,37 +78,22 @@ class AttentionBackend:
         return answer.reason if answer.support == capabilities.Support.OUTSIDE else None
 
 
-class AutoBackend(AttentionBackend):
-    """Let the runtime pick the fastest kernel per shape and device (the default)."""
-
-    NAME = "AUTO"
-    onnx_backend = "auto"
-
-
-class ReferenceBackend(AttentionBackend):
-    """Exact math: plain loops on CPU, CUDA cores on GPU."""
-
-    NAME = "REFERENCE"
-    onnx_backend = "reference"
+def _family(onnx_backend: str, doc: str) -> type[AttentionBackend]:
+    """The backend class of one kernel family of the contract (NAME is the family's upper-case name)."""
+    return type(f"{onnx_backend.title()}Backend", (AttentionBackend,),
+                {"__doc__": doc, "NAME": onnx_backend.upper(), "onnx_backend": onnx_backend})
 
 
-class FlashBackend(AttentionBackend):
-    """Tensor-core online-softmax kernel (CUDA only)."""
-
-    NAME = "FLASH"
-    onnx_backend = "flash"
-
-
-class CudnnBackend(AttentionBackend):
-    """cuDNN's fused attention (graph API), loaded at run time from the machine's cuDNN (CUDA only, padded layout)."""
-
-    NAME = "CUDNN"
-    onnx_backend = "cudnn"
-
+AutoBackend = _family("auto", "Let the runtime pick the fastest kernel per shape and device (the default).")
+ReferenceBackend = _family("reference", "Exact math: plain loops on CPU, CUDA cores on GPU.")
+FlashBackend = _family("flash", "Tensor-core online-softmax kernel (CUDA only).")
+CudnnBackend = _family("cudnn", "cuDNN's fused attention (graph API), loaded at run time from the machine's cuDNN "
+                                "(CUDA only, padded layout).")
 
 _REGISTRY: dict[str, type[AttentionBackend]] = {
     b.NAME: b for b in (AutoBackend, ReferenceBackend, FlashBackend, CudnnBackend)
 }
+assert tuple(b.onnx_backend for b in _REGISTRY.values()) == contract.BACKENDS, "one class per contract backend"
 
 
 def registered_backends() -> tuple[str, ...]:

@@ -8,6 +8,7 @@ tests as the independent reference and by the `decomposed` export target).
 
 from __future__ import annotations
 
+import functools
 import math
 
 import torch
@@ -76,12 +77,22 @@ def key_valid_mask(lengths: torch.Tensor | None, batch: int, seq: int, device) -
     return torch.arange(seq, device=device)[None, :] < lengths.to(torch.int64)[:, None]
 
 
-def reference_attention(q, k, v, lengths, *, num_heads: int, num_kv_heads: int, head_size: int, scale: float,
-                        layout: str = "padded") -> torch.Tensor:
+def _packed_per_sequence(padded_fn):
+    """padded_fn also takes layout="packed": then it runs on each sequence of the packed rows (_per_sequence)."""
+
+    @functools.wraps(padded_fn)
+    def attention(q, k, v, lengths, *, layout: str = "padded", **kw) -> torch.Tensor:
+        if layout == "packed":
+            return _per_sequence(padded_fn, q, k, v, lengths, **kw)
+        return padded_fn(q, k, v, lengths, **kw)
+
+    return attention
+
+
+@_packed_per_sequence
+def reference_attention(q, k, v, lengths, *, num_heads: int, num_kv_heads: int, head_size: int,
+                        scale: float) -> torch.Tensor:
     """Explicit math in fp32: the semantics of the node, written for reading, not speed."""
-    if layout == "packed":
-        return _per_sequence(reference_attention, q, k, v, lengths, num_heads=num_heads, num_kv_heads=num_kv_heads,
-                             head_size=head_size, scale=scale)
     B, S, _ = q.shape
     qh = _split_heads(q.float(), num_heads, head_size)
     group = num_heads // num_kv_heads
@@ -97,12 +108,10 @@ def reference_attention(q, k, v, lengths, *, num_heads: int, num_kv_heads: int, 
     return out.transpose(1, 2).flatten(2).to(q.dtype)
 
 
-def sdpa_attention(q, k, v, lengths, *, num_heads: int, num_kv_heads: int, head_size: int, scale: float,
-                   layout: str = "padded") -> torch.Tensor:
+@_packed_per_sequence
+def sdpa_attention(q, k, v, lengths, *, num_heads: int, num_kv_heads: int, head_size: int,
+                   scale: float) -> torch.Tensor:
     """The same semantics through torch SDPA (fused kernels where torch has them)."""
-    if layout == "packed":
-        return _per_sequence(sdpa_attention, q, k, v, lengths, num_heads=num_heads, num_kv_heads=num_kv_heads,
-                             head_size=head_size, scale=scale)
     B, S, _ = q.shape
     qh = _split_heads(q, num_heads, head_size)
     kh = _split_heads(k, num_kv_heads, head_size)

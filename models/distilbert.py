@@ -3,28 +3,19 @@
 from __future__ import annotations
 
 from .family import family_recipe
-from .loading import SMALL
 from .patching import AttentionRule
 
 RULES = (AttentionRule("DistilBertSelfAttention", q="q_lin", k="k_lin", v="v_lin", out="out_lin"),)
 POOLING = {"mode": "mean", "normalize": False}
 
 
-def config():
-    from transformers import DistilBertConfig
-
-    return DistilBertConfig(vocab_size=SMALL["vocab"], dim=SMALL["hidden"], n_layers=SMALL["layers"],
-                            n_heads=SMALL["heads"], hidden_dim=SMALL["intermediate"],
-                            max_position_embeddings=SMALL["positions"])
-
-
 RECIPE = family_recipe(
     name="distilbert",
     model_class="DistilBertModel",
-    config=config,
+    config_class="DistilBertConfig",
+    config_fields=dict(hidden_dim=128),  # its FFN width has no attribute_map entry
     rules=RULES,
     pooling=POOLING,
-    model_types=("distilbert",),
     input_names=("input_ids", "attention_mask"),  # DistilBERT has no token type embeddings
     description="DistilBERT from its config (small random weights; or a local checkpoint folder), mean pooling",
 )

@@ -7,16 +7,20 @@ attention rules. Each family module supplies only what differs: its config, rule
 
 from __future__ import annotations
 
-from collections.abc import Callable
-
-from .loading import SAMPLE_TEXTS, from_checkpoint, seeded_model
+from .loading import SAMPLE_TEXTS, SMALL, from_checkpoint, seeded_model
 from .patching import AttentionRule, patch_attention
 from .recipe import Recipe
 
 
-def family_recipe(*, name: str, model_class: str, config: Callable, rules: tuple[AttentionRule, ...], pooling: dict,
-                  description: str, tokenizer: bool = True, **fields) -> Recipe:
-    """model_class: the transformers class name (imported lazily); fields: any other Recipe field."""
+def family_recipe(*, name: str, model_class: str, config_class: str, rules: tuple[AttentionRule, ...], pooling: dict,
+                  description: str, config_fields: dict | None = None, tokenizer: bool = True, **fields) -> Recipe:
+    """model_class / config_class: the transformers class names (imported lazily); config_fields: what the family's
+    small config sets beyond the SMALL sizes; fields: any other Recipe field. `load(**overrides)` builds a variant."""
+
+    def config(**overrides):
+        import transformers
+
+        return getattr(transformers, config_class)(**(SMALL | (config_fields or {}) | overrides))
 
     def load(**config_overrides):
         import transformers

@@ -19,8 +19,10 @@ SAMPLE_TEXTS = (
     "Hi",
 )
 
-# Sizes of the small random models: big enough for several heads and layers, small enough for CPU tests.
-SMALL = dict(hidden=64, layers=2, heads=4, intermediate=128, vocab=256, positions=64)
+# Sizes of the small random models: big enough for several heads and layers, small enough for CPU tests. Named as
+# transformers' configs name them (families with other names map these through their config's attribute_map).
+SMALL = dict(hidden_size=64, num_hidden_layers=2, num_attention_heads=4, intermediate_size=128, vocab_size=256,
+             max_position_embeddings=64)
 
 
 def seeded_model(model_cls, config, seed: int = 0):

@@ -36,25 +36,15 @@ def refuse_narrow_windows(model, module) -> None:
 RULES = (AttentionRule("ModernBertAttention", qkv="Wqkv", out="Wo", rotary=True, check=refuse_narrow_windows),)
 
 
-def config(**overrides):
-    """Small global-only ModernBERT; pass layer_types / local_attention to build alternating variants."""
-    from transformers import ModernBertConfig
-
-    kwargs = dict(vocab_size=SMALL["vocab"], hidden_size=SMALL["hidden"], num_hidden_layers=SMALL["layers"],
-                  num_attention_heads=SMALL["heads"], intermediate_size=SMALL["intermediate"],
-                  max_position_embeddings=SMALL["positions"], pad_token_id=0, bos_token_id=1, eos_token_id=2,
-                  cls_token_id=1, sep_token_id=2, layer_types=["full_attention"] * SMALL["layers"])
-    kwargs.update(overrides)
-    return ModernBertConfig(**kwargs)
-
-
 RECIPE = family_recipe(
     name="modernbert",
     model_class="ModernBertModel",
-    config=config,
+    config_class="ModernBertConfig",
+    # Global attention only; load(layer_types=..., local_attention=...) builds alternating variants.
+    config_fields=dict(pad_token_id=0, bos_token_id=1, eos_token_id=2, cls_token_id=1, sep_token_id=2,
+                       layer_types=["full_attention"] * SMALL["num_hidden_layers"]),
     rules=RULES,
     pooling=POOLING,
-    model_types=("modernbert",),
     input_names=("input_ids", "attention_mask"),
     description="ModernBERT from its config (small random weights, global attention only; or a local checkpoint "
                 "folder): rotary in the patched module; narrow sliding-window layers are refused",

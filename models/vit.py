@@ -7,29 +7,21 @@ names: last_hidden_state and pooler_output (the model's own pooler over the CLS 
 from __future__ import annotations
 
 from .family import family_recipe
-from .loading import SMALL, random_image_inputs
+from .loading import random_image_inputs
 from .patching import AttentionRule
 
 RULES = (AttentionRule("ViTAttention", q="q_proj", k="k_proj", v="v_proj", out="o_proj"),)
 POOLING = {"mode": "pooler"}
 
 
-def config():
-    from transformers import ViTConfig
-
-    return ViTConfig(hidden_size=SMALL["hidden"], num_hidden_layers=SMALL["layers"],
-                     num_attention_heads=SMALL["heads"], intermediate_size=SMALL["intermediate"],
-                     image_size=32, patch_size=8, num_channels=3)
-
-
 RECIPE = family_recipe(
     name="vit",
     model_class="ViTModel",
-    config=config,
+    config_class="ViTConfig",
+    config_fields=dict(image_size=32, patch_size=8, num_channels=3),
     rules=RULES,
     pooling=POOLING,
     tokenizer=False,
-    model_types=("vit",),
     first_position=None,  # every patch is valid: nothing to pack
     input_names=("pixel_values",),
     modality="image",

@@ -20,6 +20,7 @@ PARTS = {
     "encexport.check": "check",
     "encexport.bench": "bench",
     "encexport.cli": "cli",
+    "encexport.gpu_check": "gpu_check",
     "encexport.__main__": "cli",
 }
 # What each part may import (besides itself): the table of docs/architecture.md.
@@ -33,6 +34,7 @@ ALLOWED = {
     "deploy": {"core", "export", "graph", "build", "models"},
     "bench": {"core", "export", "graph", "models"},
     "cli": {"core", "models", "export", "graph", "build", "check", "deploy", "bench"},
+    "gpu_check": {"core", "models", "export", "bench"},
 }
 
 

@@ -1,5 +1,5 @@
 """Real exported encoders through the ORT CUDA op: all-MiniLM-L6-v2 (its real weights, exported on the CPU
-machine by scripts/prepare_gpu_models.py) and a BERT-base-shaped model (hidden 768, 12 heads of 64, random
+machine by `python -m encexport.gpu_check prepare`) and a BERT-base-shaped model (hidden 768, 12 heads of 64, random
 weights, exported here), fp16, against the unmodified PyTorch models in fp32. Embedding cosine >= 0.999."""
 
 from __future__ import annotations
@@ -35,7 +35,7 @@ def cosines(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 def test_minilm_fp16_on_ort_cuda(cuda_session, record):
     onnx_path, ref_path = PREPARED / "minilm_fp16.onnx", PREPARED / "minilm_reference.npz"
     if not onnx_path.is_file():
-        pytest.skip(f"{onnx_path} missing: run scripts/prepare_gpu_models.py on the CPU machine and carry .gpu_models")
+        pytest.skip(f"{onnx_path} missing: run `python -m encexport.gpu_check prepare` on the CPU machine and carry .gpu_models")
     data = dict(np.load(ref_path))
     sess = cuda_session(onnx_path)
     assert sess.get_providers()[0] == "CUDAExecutionProvider"

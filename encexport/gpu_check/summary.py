@@ -1,16 +1,16 @@
-#!/usr/bin/env python3
-"""Markdown summary of a scripts/gpu_check.sh run: test pass counts, max errors per dtype/head size,
-sanitizer error counts, the benchmark's ratios.   python3 scripts/gpu_summary.py OUT_DIR"""
+"""Markdown summary of a GPU check run: test pass counts, max errors per dtype/head size, the model recipes,
+sanitizer error counts, the profile, the benchmark's ratios.   python -m encexport.gpu_check summary OUT_DIR"""
+
 from __future__ import annotations
 
 import json
 import re
-import sys
 from collections import defaultdict
 from pathlib import Path
 
 
-def main(out: Path) -> None:
+def write(out: Path) -> None:
+    """Print the summary of the run whose files are in `out`."""
     print("# GPU check summary\n")
     env = out / "env.txt"
     if env.is_file():
@@ -86,6 +86,3 @@ def main(out: Path) -> None:
         for s in data["summary"]:
             print(f"| {s['level']} | {s['shape']} | {s['dtype']} | {s['ours']} | {s['ours_us']:.1f} | "
                   f"{s['best_peer']} | {s['peer_us']:.1f} | {s['ratio']:.2f}x |")
-
-if __name__ == "__main__":
-    main(Path(sys.argv[1]))

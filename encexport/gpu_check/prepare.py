@@ -1,7 +1,7 @@
 """Prepare what the GPU check needs but the GPU machine cannot make itself (it has no copy of the MiniLM weights):
 the fp16 all-MiniLM-L6-v2 export and the reference embeddings of the unmodified fp32 PyTorch model.
 
-    python scripts/prepare_gpu_models.py [DEST]      # default DEST: .gpu_models (carry it to the GPU machine)
+    python -m encexport.gpu_check prepare [DEST]     # default DEST: .gpu_models (carry it to the GPU machine)
 
 Writes DEST/minilm_fp16.onnx (legacy exporter, fp16, encexport nodes) and DEST/minilm_reference.npz
 (input_ids, attention_mask, token_type_ids of 64 real sentences of uneven length, and the reference
@@ -10,17 +10,13 @@ sentence embeddings). tests/models/test_gpu_models.py reads them.
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 
 import numpy as np
 import torch
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-
-from encexport.export import build_encoders, export, tokenize  # noqa: E402
-from encexport.models import get_recipe  # noqa: E402
+from ..export import build_encoders, export, tokenize
+from ..models import get_recipe
 
 
 def sentences(recipe, count: int = 64) -> list[str]:
@@ -29,8 +25,7 @@ def sentences(recipe, count: int = 64) -> list[str]:
     return [" ".join(base[(i + j) % len(base)] for j in range(1 + i % 7)) for i in range(count)]
 
 
-def main() -> int:
-    dest = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / ".gpu_models"
+def prepare(dest: Path) -> int:
     dest.mkdir(parents=True, exist_ok=True)
     recipe = get_recipe("all-MiniLM-L6-v2")
     result = export(recipe, dest / "export", exporter="legacy", dtype="fp16")
@@ -44,7 +39,3 @@ def main() -> int:
           f"({len(batch['input_ids'])} sentences, lengths {batch['attention_mask'].sum(1).min()}.."
           f"{batch['attention_mask'].sum(1).max()})")
     return 0
-
-
-if __name__ == "__main__":
-    raise SystemExit(main())

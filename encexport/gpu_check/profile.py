@@ -1,11 +1,12 @@
 """Profiler evidence for docs/performance.md: what limits each kernel family on the benchmark's dense shapes.
 
-Two modes, one file:
-  python3 scripts/profile_gpu.py drive            # run each shape once per family inside cudaProfilerStart/Stop
-  python3 scripts/profile_gpu.py report CSV OUT   # turn Nsight Compute's CSV into OUT.md / OUT.json
+Three modes, run by the GPU check's `profile` step (encexport/gpu_check/steps.py):
+  python -m encexport.gpu_check profile metrics            # the METRICS this ncu knows (stdin: ncu --query-metrics)
+  python -m encexport.gpu_check profile drive              # each shape once per family inside cudaProfilerStart/Stop
+  python -m encexport.gpu_check profile report CSV OUT LOG # Nsight Compute's CSV -> OUT.md / OUT.json
 
-scripts/gpu_check.sh runs `ncu --profile-from-start off --csv --metrics ... python3 scripts/profile_gpu.py drive`
-and then `report`. Per kernel we keep the duration, DRAM throughput (% of peak and bytes), tensor-pipe activity
+The step runs `ncu --profile-from-start off --csv --metrics ... python -m encexport.gpu_check profile drive`, then
+`report`. Per kernel we keep the duration, DRAM throughput (% of peak and bytes), tensor-pipe activity
 (the HMMA pipe counter, % of peak while the SM is active) and achieved occupancy (warps active).
 """
 
@@ -17,9 +18,8 @@ import json
 import sys
 from pathlib import Path
 
-# (name, batch, heads, seq, head_size): the dense benchmark shapes (encexport/bench/shapes.py), fp16.
-SHAPES = [("MiniLM", 64, 12, 128, 32), ("BERT-base S512", 32, 12, 512, 64), ("ViT-L", 64, 16, 257, 64),
-          ("long S8192 D64", 4, 16, 8192, 64), ("long S8192 D128", 2, 16, 8192, 128), ("D256 S4096", 4, 8, 4096, 256)]
+# The benchmark's dense shapes (encexport/bench/shapes.py) that are profiled, by name; fp16.
+PROFILED_SHAPES = ("MiniLM", "BERT-base S512", "ViT-L", "long S8192 D64", "long S8192 D128", "D256 S4096")
 # (label, backend, forced flash row blocks: 1 = 64-row tiles, 2 = 128-row tiles, 0 = not flash)
 FAMILIES = (("flash m128", "flash", 2), ("flash m64", "flash", 1), ("cudnn", "cudnn", 0))
 # Metrics we ask for when this ncu knows them (names differ between GPU generations and ncu versions).
@@ -38,11 +38,14 @@ MARKER = "elementwise"
 def drive() -> None:
     import torch
 
-    from encexport import _testapi
+    from .. import _testapi
+
+    from ..bench.shapes import default_shapes
 
     log = []
     marker = torch.empty(1, device="cuda")
-    for name, b, h, s, d in SHAPES:
+    shapes = [x for x in default_shapes() if x.name in PROFILED_SHAPES]
+    for name, b, h, s, d in ((x.name, x.batch, x.heads, x.seq, x.head_size) for x in shapes):
         q, k, v = (torch.randn(b, s, h * d, device="cuda", dtype=torch.float16) for _ in range(3))
         for family, backend, rows in FAMILIES:
             if rows == 1 and d > 128:
@@ -118,14 +121,3 @@ def report(csv_path: str, out_stem: str, drive_log: str) -> None:
                      f"{f(t.get('occupancy_pct'), '.1f')} | {f(t.get('sm_pct'), '.1f')} |")
     Path(out_stem + ".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
-
-
-if __name__ == "__main__":
-    if sys.argv[1:2] == ["drive"]:
-        drive()
-    elif sys.argv[1:2] == ["metrics"]:
-        print(",".join(available_metrics(sys.stdin.read())))
-    elif sys.argv[1:2] == ["report"]:
-        report(sys.argv[2], sys.argv[3], sys.argv[4])
-    else:
-        sys.exit(__doc__)

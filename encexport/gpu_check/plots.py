@@ -1,6 +1,6 @@
 """Plots for the recorded GPU results (docs/performance.md, docs/gpu-results.md), redrawn from the JSON records.
 
-    python scripts/plot_results.py [bench/results/h100-bench.json] [bench/results/h100-e2e.json] \
+    python -m encexport.gpu_check plots [bench/results/h100-bench.json] [bench/results/h100-e2e.json] \
         [bench/results/h100-gpu-check.json]
 
 Writes docs/img/attention_ratio.png and docs/img/e2e_speedup.png with the benchmark's own plot functions (the
@@ -11,20 +11,13 @@ head size and dtype). Needs matplotlib (pip install -e ".[plots]").
 from __future__ import annotations
 
 import json
-import sys
 from collections import defaultdict
 from pathlib import Path
 
-import matplotlib
+from ..bench.e2e import plot as plot_e2e
+from ..bench.report import plot as plot_attention_ratio
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT))
-from encexport.bench.e2e import plot as plot_e2e  # noqa: E402
-from encexport.bench.report import plot as plot_attention_ratio  # noqa: E402
-
+ROOT = Path(__file__).resolve().parents[2]  # the checkout whose docs/ the figures belong to
 IMG = ROOT / "docs" / "img"
 # Absolute parts of the GPU grid's tolerances (tests/plugins/test_gpu_kernels.py).
 TOLERANCES = {"fp16": 1e-2, "bf16": 4e-2, "fp32": 1e-4}
@@ -42,6 +35,11 @@ def _finish(fig, ax, path: Path, *, xlabel: str | None, ylabel: str, title: str,
 
 
 def plot_accuracy(records: list[dict], path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
     worst: dict[tuple[str, str], dict[int, float]] = defaultdict(dict)
     for r in records:
         if r.get("test") != "kernel":
@@ -60,8 +58,8 @@ def plot_accuracy(records: list[dict], path: Path) -> None:
             title="Kernel accuracy on the randomized grid (H100)", legend_kw=dict(fontsize=7, ncol=2))
 
 
-def main() -> int:
-    args = sys.argv[1:] + [None] * 3
+def redraw(paths: list[str]) -> int:
+    args = list(paths) + [None] * 3
     bench = Path(args[0] or ROOT / "bench/results/h100-bench.json")
     e2e = Path(args[1] or ROOT / "bench/results/h100-e2e.json")
     check = Path(args[2] or ROOT / "bench/results/h100-gpu-check.json")
@@ -71,6 +69,3 @@ def main() -> int:
     plot_accuracy(json.loads(check.read_text())["records"], IMG / "kernel_accuracy.png")
     print(f"wrote {', '.join(p.name for p in sorted(IMG.glob('*.png')))} to {IMG}")
     return 0
-
-if __name__ == "__main__":
-    raise SystemExit(main())

@@ -1,0 +1,13 @@
+"""The GPU check: everything that needs an NVIDIA GPU, in one command that leaves its results in one folder.
+
+    python -m encexport.gpu_check [--steps build,tests,...] [--out DIR]   # scripts/gpu_check.sh is this
+    python -m encexport.gpu_check prepare [DEST]    # on a machine with the weights: the real-model test inputs
+    python -m encexport.gpu_check summary DIR       # summary.md of a run's folder
+    python -m encexport.gpu_check plots [BENCH E2E CHECK]   # redraw docs/img from recorded results
+
+  steps.py    build, tests, models, sanitize, profile, bench, e2e (each writes its log into the run folder)
+  summary.py  the run's summary.md
+  profile.py  Nsight Compute metrics per kernel family on the benchmark's dense shapes
+  prepare.py  the fp16 all-MiniLM-L6-v2 export and its PyTorch reference embeddings (tests/models/test_gpu_models.py)
+  plots.py    the figures of docs/performance.md and docs/gpu-results.md
+"""
