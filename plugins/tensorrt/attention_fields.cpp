@@ -52,13 +52,14 @@ Status expect_scalar(const PluginField& f) {
   return Status::Ok();
 }
 
-// ONNX INT attributes arrive as kINT32 from the TensorRT ONNX parser; kINT64 is accepted for API users.
-Status read_int(const PluginField& f, int64_t* v) {
-  if (f.type != PluginFieldType::kINT32 && f.type != PluginFieldType::kINT64)
-    return fail("field '", f.name, "' must be an integer (kINT32 or kINT64), got ", type_name(f.type));
+// One value of a field sent as the narrow or the wide type of its kind. ONNX INT attributes arrive as kINT32 from
+// the TensorRT ONNX parser, FLOAT as kFLOAT32; the wide types are accepted for API users.
+template <typename Narrow, typename Wide>
+Status read_scalar(const PluginField& f, PluginFieldType narrow, PluginFieldType wide, const char* kind, Wide* v) {
+  if (f.type != narrow && f.type != wide) return fail("field '", f.name, "' must be ", kind, ", got ", type_name(f.type));
   if (Status s = expect_scalar(f); !s) return s;
-  if (f.type == PluginFieldType::kINT32) {
-    int32_t x;
+  if (f.type == narrow) {
+    Narrow x;
     std::memcpy(&x, f.data, sizeof x);
     *v = x;
   } else {
@@ -67,18 +68,13 @@ Status read_int(const PluginField& f, int64_t* v) {
   return Status::Ok();
 }
 
+Status read_int(const PluginField& f, int64_t* v) {
+  return read_scalar<int32_t>(f, PluginFieldType::kINT32, PluginFieldType::kINT64, "an integer (kINT32 or kINT64)", v);
+}
+
 Status read_float(const PluginField& f, double* v) {
-  if (f.type != PluginFieldType::kFLOAT32 && f.type != PluginFieldType::kFLOAT64)
-    return fail("field '", f.name, "' must be a float (kFLOAT32 or kFLOAT64), got ", type_name(f.type));
-  if (Status s = expect_scalar(f); !s) return s;
-  if (f.type == PluginFieldType::kFLOAT32) {
-    float x;
-    std::memcpy(&x, f.data, sizeof x);
-    *v = x;
-  } else {
-    std::memcpy(v, f.data, sizeof *v);
-  }
-  return Status::Ok();
+  return read_scalar<float>(f, PluginFieldType::kFLOAT32, PluginFieldType::kFLOAT64, "a float (kFLOAT32 or kFLOAT64)",
+                            v);
 }
 
 // The ONNX parser sends STRING attributes as kCHAR with length strlen+1 (NUL included); API users often
