@@ -11,12 +11,13 @@ import ctypes
 from collections.abc import Iterator
 import torch
 
-from . import native
+from . import contract, native
 
-DTYPES = {torch.float32: 0, torch.float16: 1, torch.bfloat16: 2}
-LAYOUTS = {"padded": 0, "packed": 1}
-BACKENDS = {"auto": 0, "reference": 1, "flash": 2, "cudnn": 3}
-BACKEND_NAMES = {v: k for k, v in BACKENDS.items()}
+# The C enums (encexport::DType, Layout, Backend) are the positions in the contract's tuples (contract.h asserts it).
+DTYPES = {getattr(torch, name): i for i, name in enumerate(contract.DTYPES)}
+LAYOUTS = {name: i for i, name in enumerate(contract.LAYOUTS)}
+BACKENDS = {name: i for i, name in enumerate(contract.BACKENDS)}
+BACKEND_NAMES = dict(enumerate(contract.BACKENDS))
 
 def available() -> bool:
     return native.available("testapi")
