@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import functools
 import math
+import warnings
 
 import torch
 from torch.nn.attention import SDPBackend, sdpa_kernel
@@ -136,7 +137,21 @@ def sdpa_attention(q, k, v, lengths, *, num_heads: int, num_kv_heads: int, head_
 
 
 def check_inputs(q, k, v, lengths, *, num_heads: int, num_kv_heads: int, head_size: int, layout: str) -> None:
-    """Shape/dtype/device checks shared by the eager op and the exporters (no data reads)."""
+    """Shape/dtype/device checks shared by the eager op and the exporters (no data reads).
+
+    Under the TorchScript tracer (legacy exporter) shape entries are traced values: these checks read the
+    example inputs' shapes on purpose and record nothing into the graph, so the tracer's warning about turning
+    them into Python booleans does not apply here and is silenced for this check only."""
+    if torch.jit.is_tracing():
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", torch.jit.TracerWarning)
+            return _check_inputs(q, k, v, lengths, num_heads=num_heads, num_kv_heads=num_kv_heads,
+                                 head_size=head_size, layout=layout)
+    return _check_inputs(q, k, v, lengths, num_heads=num_heads, num_kv_heads=num_kv_heads, head_size=head_size,
+                         layout=layout)
+
+
+def _check_inputs(q, k, v, lengths, *, num_heads: int, num_kv_heads: int, head_size: int, layout: str) -> None:
     contract.validate_attributes(num_heads=num_heads, num_kv_heads=num_kv_heads, head_size=head_size,
                                  backend="auto", layout=layout)
     rank = 3 if layout == "padded" else 2

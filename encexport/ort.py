@@ -45,6 +45,30 @@ def session(model, providers=None, **settings):
     return ort.InferenceSession(model, sess_options=session_options(**settings), providers=providers)
 
 
+class ProviderUnavailable(RuntimeError):
+    """The provider asked for first cannot run here; ONNX Runtime would quietly have used the next one."""
+
+
+def require_provider(session, providers, *, fix: str = "ask for CPUExecutionProvider") -> None:
+    """Refuse a session that does not run on the first provider asked for (the later ones are fallbacks);
+    session=None: refuse before creating one when this onnxruntime lacks that provider.
+
+    ONNX Runtime drops an unavailable provider with a warning at most, so a CUDA check on a machine without
+    CUDA would otherwise pass on the CPU."""
+    import onnxruntime as ort
+
+    wanted = providers[0] if isinstance(providers[0], str) else providers[0][0]
+    got = ort.get_available_providers() if session is None else session.get_providers()
+    if wanted in got:
+        return
+    available = ", ".join(ort.get_available_providers())
+    hint = ("install onnxruntime-gpu and run on a machine with a CUDA GPU and driver, or "
+            if "CUDA" in wanted or "Tensorrt" in wanted else "")
+    raise ProviderUnavailable(f"{wanted} was asked for but ONNX Runtime cannot use it here (this onnxruntime "
+                              f"offers {available}); "
+                              f"{hint}{fix}")
+
+
 def fp32_fallbacks(model, providers) -> list[str]:
     """Op types of `model`'s fp16-weighted nodes that none of `providers` has a float16 kernel for.
 

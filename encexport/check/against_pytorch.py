@@ -16,7 +16,7 @@ import torch
 from .. import ort as eort
 from ..export.encoders import wrap
 from ..export.inputs import recipe_inputs
-from ..progress import progress
+from ..progress import step
 
 
 @dataclass
@@ -41,19 +41,58 @@ class CheckReport:
         return lines
 
 
-def check_against_pytorch(recipe, onnx_path: Path, *, providers: list[str] | None = None, texts=None) -> CheckReport:
-    """Run the exported model in ONNX Runtime and compare with the unmodified PyTorch model (fp32)."""
+class RecipeMismatch(ValueError):
+    """The model was not exported from the recipe it is checked against."""
 
-    progress(f"checking {onnx_path} in ONNX Runtime against the unmodified PyTorch model")
-    model, tokenizer, pooling = recipe.load()
+
+def check_against_pytorch(recipe, onnx_path: Path, *, providers: list[str] | None = None, texts=None,
+                          loaded=None) -> CheckReport:
+    """Run the exported model in ONNX Runtime and compare with the unmodified PyTorch model (fp32).
+
+    `loaded`: the recipe's (model, tokenizer, pooling) when the caller has them already."""
+    with step(f"checking {Path(onnx_path).name} in ONNX Runtime against the unmodified PyTorch model"):
+        return _check(recipe, onnx_path, providers or ["CPUExecutionProvider"], texts, loaded or recipe.load())
+
+
+def _check(recipe, onnx_path, providers, texts, loaded) -> CheckReport:
+    model, tokenizer, pooling = loaded
     reference = wrap(recipe, model.eval(), pooling)
     batch = recipe_inputs(recipe, model, tokenizer, texts)
     with torch.no_grad():
         ref_hidden, ref_emb = (t.numpy() for t in reference(**batch))
-    session = eort.session(onnx_path, providers=providers)
+    fix = "ask for CPUExecutionProvider (--providers)"
+    eort.require_provider(None, providers, fix=fix)
+    try:
+        session = eort.session(onnx_path, providers=providers)
+    except Exception as exc:  # noqa: BLE001 - onnxruntime's own exception types derive from Exception only
+        if isinstance(exc, (FileNotFoundError, ValueError)):
+            raise
+        raise RuntimeError(f"ONNX Runtime cannot open {onnx_path} on {', '.join(providers)}: {exc}") from exc
+    eort.require_provider(session, providers, fix=fix)
     feed_names = {i.name for i in session.get_inputs()}
+    missing = feed_names - set(batch)
+    if missing:
+        raise RecipeMismatch(f"{onnx_path} takes {', '.join(sorted(missing))}, which recipe {recipe.name} does not "
+                             "feed: it was exported from another model; pass the --model it was exported from")
+    absent = set(recipe.output_names) - {o.name for o in session.get_outputs()}
+    if absent:
+        raise RecipeMismatch(f"{onnx_path} has no output {', '.join(sorted(absent))}, which recipe {recipe.name} "
+                             "exports: it was exported from another model; pass the --model it was exported from")
+    hidden_size = getattr(model.config, "hidden_size", None)
+    width = session.get_outputs()[[o.name for o in session.get_outputs()].index(recipe.output_names[0])].shape[-1]
+    if isinstance(width, int) and hidden_size is not None and width != hidden_size:
+        raise RecipeMismatch(f"{onnx_path} has hidden size {width} where recipe {recipe.name} has {hidden_size}: it "
+                             "was exported from another model; pass the --model it was exported from")
     feed = {n: t.numpy() for n, t in batch.items() if n in feed_names}
-    hidden, emb = session.run(list(recipe.output_names), feed)
+    try:
+        hidden, emb = session.run(list(recipe.output_names), feed)
+    except Exception as exc:  # noqa: BLE001 - onnxruntime's own exception types derive from Exception only
+        raise RecipeMismatch(f"{onnx_path} fails on the inputs of recipe {recipe.name} ({exc}); if it was exported "
+                             "from another model, pass the --model it was exported from") from exc
+    if hidden.shape != ref_hidden.shape or emb.shape != ref_emb.shape:
+        raise RecipeMismatch(f"{onnx_path} gives outputs of shapes {hidden.shape}, {emb.shape} where recipe "
+                             f"{recipe.name} gives {ref_hidden.shape}, {ref_emb.shape}: it was exported from "
+                             "another model; pass the --model it was exported from")
     hidden, emb = hidden.astype(np.float32), emb.astype(np.float32)
     cos = (emb * ref_emb).sum(-1) / (np.linalg.norm(emb, axis=-1) * np.linalg.norm(ref_emb, axis=-1))
     mask = batch.get("attention_mask")

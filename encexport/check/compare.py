@@ -11,19 +11,21 @@ from dataclasses import dataclass
 import numpy as np
 
 from .data import valid_token_mask
-
-# Per-output tolerances for fp32 (atol, rtol): embeddings are L2-normalised, hidden states are O(1).
-TOLERANCES = {"sentence_embedding": (1e-4, 1e-3), "last_hidden_state": (1e-3, 1e-3)}
-DEFAULT_TOLERANCE = (1e-3, 1e-3)
+from .tolerances import Tolerance, tolerance
 
 
 @dataclass
 class Row:
-    pair: str
+    runner: str
     output: str
     max_abs: float
-    max_rel: float
-    passed: bool
+    min_cosine: float
+    tolerance: Tolerance
+    within: bool  # every element within atol + rtol * |reference|
+
+    @property
+    def passed(self) -> bool:
+        return self.within and self.min_cosine >= self.tolerance.min_cosine
 
 
 def _mask_padding(results, feeds) -> None:
@@ -38,33 +40,51 @@ def _mask_padding(results, feeds) -> None:
                     outputs[name] = np.where(mask.reshape(mask.shape + (1,) * (value.ndim - 2)), value, 0)
 
 
-def compare(runners, feeds) -> tuple[list[Row], bool]:
-    """(table rows: reference x each other runner x output, Polygraphy's overall verdict)."""
+def _min_cosine(got: np.ndarray, ref: np.ndarray) -> float:
+    """Smallest cosine between matching vectors (the last axis); all-zero pairs (masked padding) are skipped."""
+    got = np.atleast_1d(got).astype(np.float64)
+    got, ref = got.reshape(-1, got.shape[-1]), np.atleast_1d(ref).astype(np.float64).reshape(-1, got.shape[-1])
+    norms = np.linalg.norm(got, axis=-1) * np.linalg.norm(ref, axis=-1)
+    keep = norms > 0
+    if not keep.any():
+        return 1.0
+    return float(((got * ref).sum(-1)[keep] / norms[keep]).min())
+
+
+def compare(runners, feeds, dtype: str = "fp32") -> tuple[list[Row], bool]:
+    """(rows: each runner after the first, the reference, x each output; Polygraphy's overall verdict).
+
+    Tolerances follow `dtype`, the exported model's (encexport.check.tolerances). Polygraphy logs what it runs
+    and its error statistics; the caller decides where that goes."""
     from polygraphy.comparator import Comparator, CompareFunc
 
     results = Comparator.run(runners, data_loader=feeds)
     _mask_padding(results, feeds)
     results_list = list(results.items())  # RunResults: [(runner name, [IterationResult per feed])]
     outputs = list(results_list[0][1][0].keys())
-    atol = {n: TOLERANCES.get(n, DEFAULT_TOLERANCE)[0] for n in outputs}
-    rtol = {n: TOLERANCES.get(n, DEFAULT_TOLERANCE)[1] for n in outputs}
-    verdict = bool(Comparator.compare_accuracy(results, compare_func=CompareFunc.simple(atol=atol, rtol=rtol)))
-    (ref_name, ref), rows = results_list[0], []
+    tol = {n: tolerance(dtype, n) for n in outputs}
+    verdict = bool(Comparator.compare_accuracy(results, compare_func=CompareFunc.simple(
+        atol={n: t.atol for n, t in tol.items()}, rtol={n: t.rtol for n, t in tol.items()})))
+    (_, ref), rows = results_list[0], []
     for name, iterations in results_list[1:]:
         for out in outputs:
-            abs_err = max(float(np.abs(i[out] - r[out]).max()) for i, r in zip(iterations, ref))
-            rel_err = max(float((np.abs(i[out] - r[out]) / (np.abs(r[out]) + 1e-6)).max())
-                          for i, r in zip(iterations, ref))
-            a, rt = atol[out], rtol[out]
-            ok = all(np.all(np.abs(i[out] - r[out]) <= a + rt * np.abs(r[out])) for i, r in zip(iterations, ref))
-            rows.append(Row(f"{ref_name} vs {name}", out, abs_err, rel_err, ok))
+            pairs = [(i[out].astype(np.float32), r[out].astype(np.float32)) for i, r in zip(iterations, ref)]
+            t = tol[out]
+            rows.append(Row(
+                runner=name, output=out,
+                max_abs=max(float(np.abs(g - r).max()) for g, r in pairs),
+                min_cosine=min(_min_cosine(g, r) for g, r in pairs),
+                tolerance=t,
+                within=all(bool(np.all(np.abs(g - r) <= t.atol + t.rtol * np.abs(r))) for g, r in pairs)))
     return rows, verdict
 
 
-def table(rows: list[Row]) -> str:
-    width = max([len(r.pair) for r in rows] + [4])
-    lines = [f"{'pair':<{width}}  {'output':<20} {'max abs':>10} {'max rel':>10}  result",
-             "-" * (width + 52)]
-    lines += [f"{r.pair:<{width}}  {r.output:<20} {r.max_abs:>10.3e} {r.max_rel:>10.3e}  "
-              f"{'pass' if r.passed else 'FAIL'}" for r in rows]
+def table(rows: list[Row], reference: str = "pytorch") -> str:
+    """The verdict table: one line per runner and output, against the reference."""
+    width = max([len(r.runner) for r in rows] + [len("runner")])
+    owidth = max([len(r.output) for r in rows] + [len("output")])
+    lines = [f"{'runner':<{width}}  {'output':<{owidth}}  {'max |err|':>9}  {'cosine':>8}  "
+             f"{'tolerance':<36}  result"]
+    lines += [f"{r.runner:<{width}}  {r.output:<{owidth}}  {r.max_abs:>9.2e}  {r.min_cosine:>8.6f}  "
+              f"{r.tolerance.describe():<36}  {'PASS' if r.passed else 'FAIL'}" for r in rows]
     return "\n".join(lines)

@@ -25,6 +25,16 @@ def token_feeds(tokenizer, texts, input_names, *, seed: int = 0) -> list[dict[st
     return [real, {k: v for k, v in synthetic.items() if k in real}]
 
 
+def sentence_feeds(tokenizer, texts, input_names) -> list[dict[str, np.ndarray]]:
+    """Each sentence alone (batch 1, no padding), then all of them padded together (uneven lengths)."""
+    from ..export import tokenize
+
+    def feed(batch):
+        return {k: v.numpy().astype(np.int64) for k, v in tokenize(tokenizer, batch, input_names).items()}
+
+    return [feed([text]) for text in texts] + [feed(list(texts))]
+
+
 def image_feeds(shape=(2, 3, 224, 224), *, seed: int = 0) -> list[dict[str, np.ndarray]]:
     rng = np.random.default_rng(seed)
     return [{"pixel_values": rng.standard_normal(shape).astype(np.float32)}]

@@ -26,12 +26,23 @@ class OnnxrtEncexportRunnerArgs(BaseRunnerArgs):
         names = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider"}
         given = getattr(args, "encexport_providers", None) or ["cpu"]
         self.providers = [names.get(p.lower(), p) for p in given]
+        import onnxruntime
+
+        available = onnxruntime.get_available_providers()
+        missing = [p for p in self.providers if p not in available]
+        if missing:  # ONNX Runtime would drop them quietly and the comparison would pass on the CPU
+            from polygraphy.logger import G_LOGGER
+
+            G_LOGGER.critical(f"--encexport-providers: {', '.join(missing)} not available in this onnxruntime "
+                              f"(it offers {', '.join(available)}); install onnxruntime-gpu and run on a machine "
+                              "with a CUDA GPU and driver, or pass --encexport-providers cpu")
 
     def add_to_script_impl(self, script):
         script.add_import(imports=["OnnxrtRunner"], frm="polygraphy.backend.onnxrt")
         script.add_import(imports=["EncexportSession"], frm="encexport.check.runners")
         loader = script.add_loader(
-            make_invocable("EncexportSession", self.arg_groups[ModelArgs].path, providers=self.providers),
+            make_invocable("EncexportSession", self.arg_groups[ModelArgs].path, providers=self.providers,
+                           fix="pass --encexport-providers cpu"),
             "build_encexport_session")
         script.add_runner(make_invocable("OnnxrtRunner", loader, name="onnxrt-encexport"))
 

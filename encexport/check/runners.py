@@ -17,20 +17,26 @@ class EncexportSession(BaseLoader):
     custom-op library, so this loader replaces it in front of the stock OnnxrtRunner.
     """
 
-    def __init__(self, model_path, providers=None):
+    def __init__(self, model_path, providers=None, fix="ask for CPUExecutionProvider"):
         self.model_path = str(model_path)
         self.providers = list(providers or ["CPUExecutionProvider"])
+        self.fix = fix
 
     def call_impl(self):
         from .. import ort
 
-        return ort.session(self.model_path, providers=self.providers)
+        session = ort.session(self.model_path, providers=self.providers)
+        ort.require_provider(session, self.providers, fix=self.fix)  # never a quiet CPU run in place of CUDA
+        return session
 
 
-def onnxrt_runner(model_path: Path, providers: list[str], name: str):
+def onnxrt_runner(model_path: Path, providers: list[str], name: str, *, required: bool = True):
+    """required=False: a provider added because this onnxruntime has it, not asked for (still never replaced by
+    another quietly)."""
     from polygraphy.backend.onnxrt import OnnxrtRunner
 
-    return OnnxrtRunner(EncexportSession(model_path, providers), name=name)
+    fix = "drop it from --providers" if required else "uninstall onnxruntime-gpu or make CUDA usable"
+    return OnnxrtRunner(EncexportSession(model_path, providers, fix=fix), name=name)
 
 
 class TorchRunner(BaseRunner):

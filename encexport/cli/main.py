@@ -22,7 +22,7 @@ COMMANDS = (
 
 
 class UsageError(Exception):
-    """A user mistake: printed without a traceback, exit code 2."""
+    """A user mistake: one line naming the fix, no traceback, exit code 2."""
 
 
 def _register_all(sub) -> None:

@@ -125,7 +125,8 @@ def build_encoders(recipe, *, backend: str | None = None, dtype: str = "fp32", l
     model, tokenizer, pooling = recipe.load()
     model.eval()
     reference = wrap(recipe, model, pooling)
-    patched_model = copy.deepcopy(model)
+    # Cast before patching: each attention layer judges its backend against the dtype it will export in.
+    patched_model = copy.deepcopy(model).to(DTYPES[dtype])
     if layout == "packed":
         if recipe.first_position is None:
             raise ValueError(f"{recipe.name} has no packed variant (its inputs carry no padding); use the padded "

@@ -12,7 +12,7 @@ from pathlib import Path
 
 from .. import contract
 from ..graph.ort_optimizer import optimize_for_ort
-from ..progress import progress
+from ..progress import step
 from .to_onnx import ExportResult, export
 
 # The exporter whose graphs the optimizer's patterns recognise: on a dynamo export its symbolic shape inference
@@ -30,9 +30,9 @@ def export_optimized(recipe, out_dir: str | Path, *, layout: str = "padded", bac
     with tempfile.TemporaryDirectory() as tmp:
         plain = export(recipe, Path(tmp), exporter=OPTIMIZE_EXPORTER, layout=layout, backend=backend, opset=opset)
         optimized = Path(tmp) / "optimized.onnx"
-        progress("optimizing for ONNX Runtime: the stock fusions around our node, fp16 weights")
-        histogram = optimize_for_ort(plain.path, optimized, num_heads=plain.config.num_attention_heads,
-                                     hidden_size=plain.config.hidden_size)
+        with step("optimizing for ONNX Runtime: the stock fusions around our node, fp16 weights"):
+            histogram = optimize_for_ort(plain.path, optimized, num_heads=plain.config.num_attention_heads,
+                                         hidden_size=plain.config.hidden_size)
         if not histogram.get("SkipLayerNormalization") or not histogram.get(contract.OP_TYPE):
             raise RuntimeError(f"ONNX Runtime's transformers optimizer fused no SkipLayerNormalization around our node "
                                f"in {recipe.name}; export it without --optimize")

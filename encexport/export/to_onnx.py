@@ -8,7 +8,7 @@ from pathlib import Path
 
 import torch
 
-from ..progress import progress
+from ..progress import step
 from ..symbolic import TARGETS, export_target
 from .encoders import DTYPES, build_encoders
 from .inputs import recipe_inputs
@@ -54,8 +54,8 @@ def export(recipe, out_dir: Path, *, exporter: str = "dynamo", target: str = "en
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / "model.onnx"
 
-    progress(f"loading {recipe.name} (offline) and patching its attention")
-    _, patched, tokenizer = build_encoders(recipe, backend=backend, dtype=dtype, layout=layout)
+    with step(f"loading {recipe.name} (offline) and patching its attention"):
+        _, patched, tokenizer = build_encoders(recipe, backend=backend, dtype=dtype, layout=layout)
     sample = recipe_inputs(recipe, patched.model, tokenizer, recipe.sample_texts[:2])
     names = tuple(sample)
     args = tuple(sample[n] for n in names)
@@ -63,9 +63,9 @@ def export(recipe, out_dir: Path, *, exporter: str = "dynamo", target: str = "en
     axes = {n: input_axes[n] for n in names} | output_axes
     output_names = list(output_axes)
 
-    progress(f"exporting with the {exporter} exporter, target {target}, {dtype}, opset {opset} -> {path}")
     start = time.perf_counter()
-    with export_target(target), torch.no_grad():
+    with step(f"exporting with the {exporter} exporter, target {target}, {dtype}, opset {opset}"), \
+            export_target(target), torch.no_grad():
         if exporter == "legacy":
             torch.onnx.export(patched, args, str(path), dynamo=False, input_names=list(names),
                               output_names=output_names, dynamic_axes=axes, opset_version=opset)
@@ -78,5 +78,4 @@ def export(recipe, out_dir: Path, *, exporter: str = "dynamo", target: str = "en
                                         opset_version=opset, verbose=False)
             program.save(str(path))
     seconds = time.perf_counter() - start
-    progress(f"exported in {seconds:.1f} s")
     return ExportResult(path, exporter, target, dtype, opset, seconds, patched.model.config)

@@ -31,13 +31,13 @@ def test_export_real_minilm(exporter, tmp_path, capsys, ort_library):
 
 def test_existing_output_is_never_overwritten_silently(tmp_path, capsys):
     (tmp_path / "model.onnx").write_bytes(b"keep me")
-    assert main(["export", "--model", "all-MiniLM-L6-v2", "--out", str(tmp_path), "--no-check"]) == 1
+    assert main(["export", "--model", "all-MiniLM-L6-v2", "--out", str(tmp_path), "--no-check"]) == 2
     assert "--force" in capsys.readouterr().err
     assert (tmp_path / "model.onnx").read_bytes() == b"keep me"
 
 
 def test_unknown_model_names_the_supported_ones(tmp_path, capsys):
-    assert main(["export", "--model", "gpt2", "--out", str(tmp_path / "x")]) == 1
+    assert main(["export", "--model", "gpt2", "--out", str(tmp_path / "x")]) == 2
     err = capsys.readouterr().err
     assert "all-MiniLM-L6-v2" in err and "recipe" in err
 
@@ -45,12 +45,12 @@ def test_unknown_model_names_the_supported_ones(tmp_path, capsys):
 def test_unwritable_output_is_refused(tmp_path, capsys):
     blocker = tmp_path / "file"
     blocker.write_text("")
-    assert main(["export", "--model", "all-MiniLM-L6-v2", "--out", str(blocker / "sub"), "--no-check"]) == 1
+    assert main(["export", "--model", "all-MiniLM-L6-v2", "--out", str(blocker / "sub"), "--no-check"]) == 2
     assert "choose" in capsys.readouterr().err
 
 
 def test_check_missing_model_file(tmp_path, capsys):
-    assert main(["check", str(tmp_path / "nope.onnx")]) == 1
+    assert main(["check", str(tmp_path / "nope.onnx")]) == 2
     assert "not found" in capsys.readouterr().err
 
 

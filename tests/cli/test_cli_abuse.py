@@ -1,5 +1,5 @@
-"""`python -m encexport` as a user runs it, on bad input: a non-zero exit code, a one-line `encexport: error:`
-message naming the problem, no Python traceback, and nothing overwritten. (tests/test_cli.py covers the
+"""`python -m encexport` as a user runs it, on bad input: exit code 2 (a user mistake), a one-line `encexport: error:`
+message naming the problem and the fix, no Python traceback, and nothing overwritten. (tests/test_cli.py covers the
 in-process refusals: existing model.onnx, unknown recipe name, --out below a file, missing check file.)"""
 
 import json
@@ -17,7 +17,7 @@ def cli(*args, timeout=180):
                           text=True, timeout=timeout)
 
 
-def assert_refused(proc, *keywords, code=1):
+def assert_refused(proc, *keywords, code=2):
     shown = f"exit {proc.returncode}\nstdout: {proc.stdout[-500:]}\nstderr: {proc.stderr[-1500:]}"
     assert proc.returncode == code, shown
     assert "Traceback" not in proc.stderr, shown
