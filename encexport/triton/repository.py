@@ -19,6 +19,7 @@ import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 
+from .. import native
 from . import ort_flavour, python_flavour, trt_flavour
 from .devices import resolve_kind
 from .errors import DeployError
@@ -26,7 +27,6 @@ from .inventory import ModelInfo, read_model, read_models
 
 FLAVOURS = ("onnxruntime", "tensorrt", "python")
 TOP_FILES = ("SERVE.md", "requirements.txt")
-RELEASE_ARCHS = "80;86;89;90"
 
 
 @dataclass
@@ -104,14 +104,14 @@ def write_repository(opts: RepositoryOptions) -> RepositoryResult:
         plan = _plan(repo, new, built, opts.force, deploy_root, result)
         present = {**(read_models(repo) if repo.is_dir() else {}), **{n: read_model(new / n) for n in built}}
         result.present = dict(sorted(present.items()))
-        _write_top_files(new, repo, deploy_root, result.present)
+        _write_top_files(new, deploy_root, result.present)
         _commit(repo, staging, new, plan + [f for f in TOP_FILES if (new / f).exists()])
-    except BaseException:
-        if not repo.exists():
-            _remove_created(created)
-        raise
+    except OSError as exc:  # a full disk, a folder that vanished: nothing of this run is left in the repository
+        raise RuntimeError(f"writing the repository failed ({exc}); {repo} is as it was before this run") from exc
     finally:
         shutil.rmtree(staging, ignore_errors=True)
+        if not repo.exists():  # failed before the repository appeared: the folders made for it go too
+            _remove_created(created)
     return result
 
 
@@ -185,8 +185,6 @@ def _sources(recipe, opts: RepositoryOptions, tmp: Path) -> dict[str, Path]:
 
 
 def _trt_plugin() -> Path | None:
-    from .. import native
-
     return native.library_path("trt") if native.available("trt") else None
 
 
@@ -229,13 +227,13 @@ def _plan(repo: Path, new: Path, built: list[str], force: bool, deploy_root: str
     return moves
 
 
-def _write_top_files(new: Path, repo: Path, deploy_root: str, present: dict[str, ModelInfo]) -> None:
+def _write_top_files(new: Path, deploy_root: str, present: dict[str, ModelInfo]) -> None:
     python_models = [m for m in present.values() if m.backend == "python"]
     encoder_kinds = {m.kind for m in python_models if not m.name.endswith("_tokenizer")}
     tokenizer = any(m.name.endswith("_tokenizer") for m in python_models)
     if python_models:
         (new / "requirements.txt").write_text(python_flavour.requirements(encoder_kinds, tokenizer))
-    (new / "SERVE.md").write_text(serve_notes(repo, deploy_root, present))
+    (new / "SERVE.md").write_text(serve_notes(deploy_root, present))
 
 
 def _make_parents(folder: Path) -> list[Path]:
@@ -283,8 +281,9 @@ def _commit(repo: Path, staging: Path, new: Path, names: list[str]) -> None:
         raise
 
 
-def serve_notes(repo: Path, deploy_root: str, present: dict[str, ModelInfo]) -> str:
-    """SERVE.md: how to serve every model present, here and in a Triton container."""
+def serve_notes(deploy_root: str, present: dict[str, ModelInfo]) -> str:
+    """SERVE.md: how to serve every model present, here and in a Triton container. It names the deploy root
+    only, as the configs do."""
     root = PurePosixPath(deploy_root)
     rows = [f"| `{m.name}` | {m.backend}{' (' + ', '.join(m.steps) + ')' if m.steps else ''} | "
             f"{('KIND_' + m.kind.upper()) if m.kind else '-'} |" for m in present.values()]
@@ -296,24 +295,23 @@ def serve_notes(repo: Path, deploy_root: str, present: dict[str, ModelInfo]) -> 
         server.append(f"--backend-config=tensorrt,plugins=\"{root / trt[0] / 'libencexport_trt.so'}\"")
     lines = ["# Serving this repository", "", "| model | backend | instances |", "|---|---|---|", *rows, "",
              f"Written for a server that sees this repository at `{root}` (`encexport triton --deploy-root`): the "
-             "onnxruntime models name their custom-op library there. Nothing else in it depends on where it was "
-             "written.", "",
-             "## Here: the tritonserver of nvidia-pytriton (`pip install -e '.[serve]'`)", "", "```bash",
-             f"encexport serve {repo}", "```", "",
+             "onnxruntime models name their custom-op library there. Nothing else in it depends on where it is.", "",
+             "## With the tritonserver of nvidia-pytriton (`pip install -e '.[serve]'`)", "", "```bash",
+             f"encexport serve {root}", "```", "",
              "It assembles the backend folder and library path that binary needs, hands this environment's "
              "packages to the Python models, loads the models its backends can serve (python, ensembles), prints "
              "the HTTP and gRPC endpoints, and stops on Ctrl-C.", "",
-             "## A Triton Inference Server (all backends)", "", "```bash"]
+             "## With a Triton Inference Server (all backends)", "", "```bash"]
     if python:
         lines.append(f"pip install -r {root / 'requirements.txt'}   # in the server's Python, for the Python models")
-    if str(root) != str(repo):
-        lines.append(f"docker run --gpus all -p8000:8000 -p8001:8001 -p8002:8002 -v {repo}:{root} \\")
-        lines.append("    nvcr.io/nvidia/tritonserver:<yy.mm>-py3 \\")
-    lines += ["    " + " \\\n    ".join(server) if str(root) != str(repo) else " \\\n    ".join(server), "```", ""]
+    lines.append(" \\\n    ".join(server))
+    lines += ["```", "", "In a container: mount this folder there, e.g. `docker run --gpus all -p8000:8000 -p8001:8001 "
+              f"-v /path/to/this/folder:{root} nvcr.io/nvidia/tritonserver:<yy.mm>-py3 ...` and run the lines above "
+              "inside it.", ""]
     if gpu or trt:
         lines += ["The copied libraries (`libencexport_ort.so`, `libencexport_trt.so`) are the ones this checkout "
                   "built: their CUDA architectures must include the serving GPUs' (the default build has sm_90 "
-                  f"only; `encexport build-plugins --cuda-archs release` builds {RELEASE_ARCHS}). The onnxruntime "
-                  "backend needs onnxruntime >= 1.23; a TensorRT plan must be built by the server's TensorRT "
-                  "version. See docs/deployment.md.", ""]
+                  f"only; `encexport build-plugins --cuda-archs release` builds {native.RELEASE_CUDA_ARCHS}). The "
+                  "onnxruntime backend needs onnxruntime >= 1.23; a TensorRT plan must be built by the server's "
+                  "TensorRT version. See docs/deployment.md.", ""]
     return "\n".join(lines)
