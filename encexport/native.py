@@ -27,6 +27,9 @@ NEEDS = {"ort": "a C++ compiler", "trt": "nvcc and the TensorRT headers", "testa
          "harness": "nvcc and the TensorRT headers"}
 # Per-library overrides, e.g. a Triton repository's copy of the ORT library.
 OVERRIDES = {"ort": "ENCEXPORT_ORT_LIB", "trt": "ENCEXPORT_TRT_LIB"}
+# CUDA architectures of a library meant for other machines (Triton model repositories): sm_80 A100, sm_86 A10 /
+# A40 / RTX 30, sm_89 L4 / L40 / RTX 40, sm_90 H100 / H200. The default build (and CI) is sm_90 only.
+RELEASE_CUDA_ARCHS = "80;86;89;90"
 
 
 def library_dir() -> Path:

@@ -6,6 +6,9 @@ installed wheel has nothing to rebuild: the command says where its libraries are
 
 Environment (as for CMake itself): ENCEXPORT_CUDA_ARCHS, ENCEXPORT_WITH_CUDA=OFF, ENCEXPORT_WITH_TRT=OFF, CXX,
 JOBS, ENCEXPORT_BUILD_DIR.
+
+CUDA architectures: the default is sm_90 only (CI's H100). `encexport triton` copies whatever was built into
+the model repository, so a library for Triton servers is built with `--cuda-archs release` (80;86;89;90).
 """
 
 from __future__ import annotations
@@ -22,7 +25,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def register(sub) -> None:
     p = sub.add_parser("build-plugins", help="(re)compile the ONNX Runtime / TensorRT plugin libraries in a checkout")
-    p.add_argument("--cuda-archs", default=None, help='CUDA architectures, e.g. "90" (default) or "80;89;90;100"')
+    p.add_argument("--cuda-archs", default=None,
+                   help=f'CUDA architectures: "90" (the default, what CI builds and tests), "release" (= '
+                        f'"{native.RELEASE_CUDA_ARCHS}": the GPUs Triton users run, A100 to H100; use it for '
+                        'libraries that go into model repositories), or a list such as "80;89;90;100"')
     p.add_argument("--no-cuda", action="store_true", help="build the CPU op only")
     p.set_defaults(func=run)
 
@@ -35,6 +41,8 @@ def _defines(args) -> dict[str, str]:
     """Only what was asked for: an existing build folder keeps the rest of its configuration."""
     defines = {"CMAKE_BUILD_TYPE": "Release", "ENCEXPORT_LIB_DIR": str(ROOT / "encexport" / "_lib")}
     archs = args.cuda_archs or os.environ.get("ENCEXPORT_CUDA_ARCHS")
+    if archs == "release":
+        archs = native.RELEASE_CUDA_ARCHS
     if archs:
         defines["ENCEXPORT_CUDA_ARCHS"] = archs
     if args.no_cuda or os.environ.get("ENCEXPORT_WITH_CUDA", "").upper() == "OFF":

@@ -17,6 +17,7 @@ COMMANDS = (
     "encexport.cli.check_cmd",
     "encexport.cli.build_cmd",
     "encexport.cli.triton_cmd",
+    "encexport.cli.serve_cmd",
     "encexport.cli.bench_cmd",
 )
 

@@ -6,68 +6,85 @@ This is the flavour a stock tritonserver with only the Python backend (e.g. nvid
 
 from __future__ import annotations
 
-import re
+import importlib.metadata
 import shutil
-import site
-import sysconfig
 from pathlib import Path
 
 from . import pbtxt
 from .onnx_io import TensorSpec, read_io
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
+STUB_NUMPY = "1.26.4"  # the tritonserver 2.51 stub was built against numpy 1.x (templates/tensor_io.py)
 
 
-def site_packages() -> list[str]:
-    """This environment's package folders (purelib, platlib, user site), for the stub's sys.path."""
-    paths = [sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]
-    if site.ENABLE_USER_SITE:
-        paths.append(site.getusersitepackages())
-    return list(dict.fromkeys(p for p in paths if Path(p).is_dir()))
-
-
-def _copy_template(name: str, dest: Path, paths: list[str]) -> None:
+def _copy_templates(name: str, dest: Path) -> None:
     shutil.copy2(TEMPLATES / name, dest)
-    shutil.copy2(TEMPLATES / "tensor_io.py", dest.parent / "tensor_io.py")
-    bootstrap = (TEMPLATES / "site_paths.py").read_text()
-    bootstrap, count = re.subn(r"^SITE_PACKAGES = \[\]  # @generated$", f"SITE_PACKAGES = {paths!r}", bootstrap,
-                               flags=re.M)
-    assert count == 1, "site_paths.py template"
-    (dest.parent / "site_paths.py").write_text(bootstrap)
+    for helper in ("tensor_io.py", "site_paths.py"):
+        shutil.copy2(TEMPLATES / helper, dest.parent / helper)
 
 
-def write_encoder(model_dir: Path, onnx_path: Path, library: Path, *, max_batch: int, instances: int, kind: str,
-                  paths: list[str]) -> Path:
+def _installed(*distributions: str) -> tuple[str, str] | None:
+    for dist in distributions:
+        try:
+            return dist, importlib.metadata.version(dist)
+        except importlib.metadata.PackageNotFoundError:
+            continue
+    return None
+
+
+def requirements(encoder_kinds: set[str], tokenizer: bool) -> str:
+    """requirements.txt for the server's Python: the packages the Python-backend models import, pinned to the
+    versions this repository was written and checked with. `encoder_kinds`: instance kinds of the encoders."""
+    lines = ["# Packages the Python-backend models of this repository import, for the Python that runs the",
+             "# Triton Python-backend stub (e.g. in the container: pip install -r /models/requirements.txt).",
+             "# Pinned to the versions the repository was written with."]
+    numpy = _installed("numpy")
+    pin = numpy[1] if numpy and int(numpy[1].split(".")[0]) < 2 else STUB_NUMPY
+    lines += ["# numpy<2: the tritonserver 2.51 stub reads string tensors only under numpy 1.x.", f"numpy=={pin}"]
+    if encoder_kinds:
+        runtime = _installed("onnxruntime-gpu", "onnxruntime")
+        name, version = runtime if runtime else ("onnxruntime", "1.23.0")
+        if "gpu" in encoder_kinds and name == "onnxruntime":
+            lines.append("# KIND_GPU instances: onnxruntime-gpu of the same version gives them the CUDA provider.")
+            name = "onnxruntime-gpu"
+        lines.append("# libencexport_ort.so needs onnxruntime >= 1.23.")
+        lines.append(f"{name}=={version}")
+    if tokenizer:
+        found = _installed("tokenizers")
+        lines.append(f"tokenizers=={found[1]}" if found else "tokenizers")
+    return "\n".join(lines) + "\n"
+
+
+def write_encoder(model_dir: Path, onnx_path: Path, library: Path, *, max_batch: int, instances: int,
+                  kind: str) -> Path:
     version = model_dir / "1"
     version.mkdir(parents=True)
     shutil.copy2(onnx_path, version / "model.onnx")
     shutil.copy2(library, version / library.name)  # model.py resolves it next to itself: no cwd question
-    _copy_template("encoder_model.py", version / "model.py", paths)
+    _copy_templates("encoder_model.py", version / "model.py")
     inputs, outputs = read_io(onnx_path)
     batched = max_batch > 0
     text = (pbtxt.header(model_dir.name, max_batch, backend="python")
             + pbtxt.tensors("input", inputs, batched) + pbtxt.tensors("output", outputs, batched)
             + pbtxt.instance_group(instances, kind) + pbtxt.dynamic_batching(max_batch)
-            + pbtxt.parameters({"onnx_model": "model.onnx", "op_library": library.name,
-                                "site_packages": ":".join(paths)}))
+            + pbtxt.parameters({"onnx_model": "model.onnx", "op_library": library.name}))
     (model_dir / "config.pbtxt").write_text(text)
     return model_dir
 
 
 def write_tokenizer(model_dir: Path, tokenizer, token_inputs: list[TensorSpec], *, max_batch: int,
-                    instances: int, paths: list[str]) -> Path:
+                    instances: int) -> Path:
     version = model_dir / "1"
     version.mkdir(parents=True)
     tokenizer.save_pretrained(str(version / "tokenizer"))
-    _copy_template("tokenizer_model.py", version / "model.py", paths)
+    _copy_templates("tokenizer_model.py", version / "model.py")
     max_length = min(int(getattr(tokenizer, "model_max_length", 512) or 512), 512)
     text_in = [TensorSpec("TEXT", "TYPE_STRING", (-1, 1))]
     text = (pbtxt.header(model_dir.name, max_batch, backend="python")
             + pbtxt.tensors("input", text_in, True) + pbtxt.tensors("output", token_inputs, True)
             + pbtxt.instance_group(instances, "cpu")
             + pbtxt.parameters({"tokenizer_file": "tokenizer/tokenizer.json", "pad_id": str(tokenizer.pad_token_id),
-                                "pad_token": tokenizer.pad_token, "max_length": str(max_length),
-                                "site_packages": ":".join(paths)}))
+                                "pad_token": tokenizer.pad_token, "max_length": str(max_length)}))
     (model_dir / "config.pbtxt").write_text(text)
     return model_dir
 

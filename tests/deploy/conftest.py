@@ -1,5 +1,6 @@
 """Shared fixtures of the Triton tests: the exported MiniLM, the generated repository, the PyTorch reference and
-a real tritonserver (nvidia-pytriton's 2.51 binary, CPU) serving the Python-backend models on free ports."""
+a real tritonserver (nvidia-pytriton's 2.51 binary, CPU) serving the Python-backend models on free ports, started
+by the code `encexport serve` uses (encexport.triton.server.prepare)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from encexport.cli.main import main
 pytest.importorskip("tritonclient.http")
 pytest.importorskip("pytriton")
 
-from encexport.triton.server import Server  # noqa: E402
+from encexport.triton.server import prepare  # noqa: E402
 from serving_common import BASE, TEXTS  # noqa: E402
 
 
@@ -49,7 +50,7 @@ def reference():
 @pytest.fixture(scope="session")
 def server(repo, tmp_path_factory):
     models = (f"{BASE}_py", f"{BASE}_tokenizer", f"{BASE}_embed")
-    srv = Server(repo, tmp_path_factory.mktemp("triton"), models=models)
+    srv, _ = prepare(repo, tmp_path_factory.mktemp("triton"), models=models)  # as `encexport serve` starts it
     try:
         srv.start(timeout=90)
     except Exception as exc:

@@ -7,7 +7,7 @@ padded lengths agree).
 
 from pathlib import Path
 
-import site_paths  # noqa: F401 - first: puts the environment's packages on sys.path
+import site_paths  # noqa: F401 - first: package folders the server was started with (ENCEXPORT_TRITON_PYTHONPATH)
 
 import json  # noqa: E402
 

@@ -27,9 +27,9 @@ def to_numpy(tensor) -> np.ndarray:
 def strings(tensor) -> list[str]:
     """A TYPE_STRING input as Python strings (DLPack has no string type, so as_numpy is the only way)."""
     if NUMPY2:  # as_numpy() on a BYTES tensor aborts the whole stub under numpy 2: fail the request instead
-        raise RuntimeError("TYPE_STRING inputs need numpy<2 in the Triton Python backend; regenerate the "
-                           "repository with `encexport triton --stub-numpy DIR` (DIR: pip install --target DIR "
-                           "numpy==1.26.4)")
+        raise RuntimeError("TYPE_STRING inputs need numpy<2 in the Triton Python backend: install the "
+                           "repository's requirements.txt in the server's Python, or start it with "
+                           "`encexport serve REPO --stub-numpy DIR` (DIR: pip install --target DIR numpy==1.26.4)")
     return [item.decode("utf-8") if isinstance(item, bytes) else str(item)
             for item in tensor.as_numpy().reshape(-1)]
 

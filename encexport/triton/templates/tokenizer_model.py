@@ -6,7 +6,7 @@ tokenizer transformers uses), padding each request to its longest text, truncati
 
 from pathlib import Path
 
-import site_paths  # noqa: F401 - first: puts the environment's packages on sys.path
+import site_paths  # noqa: F401 - first: package folders the server was started with (ENCEXPORT_TRITON_PYTHONPATH)
 
 import json  # noqa: E402
 
