@@ -73,8 +73,9 @@ def valid_rows(lens, s, device) -> torch.Tensor:
     return torch.arange(s, device=device)[None, :] < torch.as_tensor(lens, device=device)[:, None]
 
 
-def sdpa_padded(q, k, v, lens, num_heads, num_kv_heads, head_size, scale):
-    """q [B,S,H*D], k/v [B,S,Hkv*D], lens [B] (cpu ints) -> fp32 [B,S,H*D]; rows >= len are 0."""
+def sdpa_padded(q, k, v, lens, num_heads, num_kv_heads, head_size, scale, bias=None):
+    """q [B,S,H*D], k/v [B,S,Hkv*D], lens [B] (cpu ints) -> fp32 [B,S,H*D]; rows >= len are 0.
+    bias: [B or 1, H or 1, S, S] added to the scaled scores (keys >= len masked after it)."""
     b, s, _ = q.shape
     g = num_heads // num_kv_heads
     qh = q.float().view(b, s, num_heads, head_size).transpose(1, 2)
@@ -82,6 +83,8 @@ def sdpa_padded(q, k, v, lens, num_heads, num_kv_heads, head_size, scale):
     vh = v.float().view(b, s, num_kv_heads, head_size).transpose(1, 2).repeat_interleave(g, dim=1)
     valid = valid_rows(lens, s, q.device)
     mask = valid[:, None, None, :]
+    if bias is not None:
+        mask = bias.float().expand(b, num_heads, s, s).masked_fill(~mask, float("-inf"))
     with sdpa_kernel(SDPBackend.MATH):
         o = torch.nn.functional.scaled_dot_product_attention(qh, kh, vh, attn_mask=mask, scale=scale)
     o = o.transpose(1, 2).reshape(b, s, num_heads * head_size)
