@@ -27,8 +27,12 @@ def _load():
     lib = native.load("testapi")
     fn = lib.encexport_test_attention
     fn.restype = ctypes.c_int
-    fn.argtypes = [ctypes.c_void_p] * 5 + [ctypes.c_int] * 5 + [ctypes.c_longlong] + [ctypes.c_int] * 3 + [
-        ctypes.c_float, ctypes.c_void_p, ctypes.POINTER(ctypes.c_int), ctypes.c_char_p, ctypes.c_int]
+    head = [ctypes.c_void_p] * 5 + [ctypes.c_int] * 5 + [ctypes.c_longlong] + [ctypes.c_int] * 3 + [ctypes.c_float]
+    tail = [ctypes.c_void_p, ctypes.POINTER(ctypes.c_int), ctypes.c_char_p, ctypes.c_int]
+    fn.argtypes = head + tail
+    with_bias = lib.encexport_test_attention_bias
+    with_bias.restype = ctypes.c_int
+    with_bias.argtypes = head + [ctypes.c_void_p] + [ctypes.c_longlong] * 3 + tail
     return lib
 
 
@@ -50,11 +54,14 @@ def _ptr(t: torch.Tensor | None) -> int | None:
 
 def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, lengths: torch.Tensor | None = None, *,
               num_heads: int, num_kv_heads: int, head_size: int, scale: float, layout: str = "padded",
-              backend: str = "auto", out: torch.Tensor | None = None) -> tuple[torch.Tensor, str]:
+              backend: str = "auto", out: torch.Tensor | None = None,
+              bias: torch.Tensor | None = None) -> tuple[torch.Tensor, str]:
     """Run the CUDA attention kernels; returns (out, backend actually used).
 
     padded: q [B, S, H*D], k/v [B, S, Hkv*D], lengths = seq_lens [B] int32 or None.
     packed: q [T, H*D],    k/v [T, Hkv*D],    lengths = cu_seqlens [B+1] int32.
+    bias: an additive attn_bias [B or 1, H or 1, S, S] of q's dtype on the device, read through its strides (a
+    dimension of size 1, or an expanded one, is broadcast: stride 0); its last dimension must be contiguous.
     Raises RuntimeError with the library's message on any error.
     """
     for name, t in (("q", q), ("k", k), ("v", v)):
@@ -74,10 +81,20 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, lengths: torch.
     used = ctypes.c_int(-1)
     err = ctypes.create_string_buffer(1024)
     stream = torch.cuda.current_stream(q.device).cuda_stream
-    rc = _load().encexport_test_attention(
-        _ptr(q), _ptr(k), _ptr(v), _ptr(out), _ptr(lengths), DTYPES[q.dtype], LAYOUTS[layout], BACKENDS[backend],
-        batch, seq_len, tokens, num_heads, num_kv_heads, head_size, float(scale), stream, ctypes.byref(used), err,
-        len(err))
+    args = (_ptr(q), _ptr(k), _ptr(v), _ptr(out), _ptr(lengths), DTYPES[q.dtype], LAYOUTS[layout], BACKENDS[backend],
+            batch, seq_len, tokens, num_heads, num_kv_heads, head_size, float(scale))
+    tail = (stream, ctypes.byref(used), err, len(err))
+    if bias is None:
+        rc = _load().encexport_test_attention(*args, *tail)
+    else:
+        if not bias.is_cuda or bias.dim() != 4 or bias.stride(3) != 1 or bias.dtype != q.dtype:
+            raise ValueError("bias must be a 4-d CUDA tensor of q's dtype with a contiguous last dimension")
+        if layout == "padded" and (bias.shape[0] not in (1, batch) or bias.shape[1] not in (1, num_heads)
+                                   or tuple(bias.shape[2:]) != (seq_len, seq_len)):
+            raise ValueError(f"bias shape {tuple(bias.shape)} is not [B or 1, H or 1, S, S] for B={batch}, "
+                             f"H={num_heads}, S={seq_len}")
+        strides = [0 if bias.shape[i] == 1 else bias.stride(i) for i in range(3)]
+        rc = _load().encexport_test_attention_bias(*args, _ptr(bias), *strides, *tail)
     if rc != 0:
         raise RuntimeError(err.value.decode())
     return out, BACKEND_NAMES.get(used.value, "unknown")

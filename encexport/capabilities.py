@@ -55,9 +55,11 @@ def _library() -> ctypes.CDLL:
         raise RuntimeError(f"the kernel capability query needs libencexport_ort.so: {e}") from None
     ints = [ctypes.c_int] * 5
     lib.encexport_supports.restype = ctypes.c_int
-    lib.encexport_supports.argtypes = [ctypes.c_char_p, *ints, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+    lib.encexport_supports.argtypes = [ctypes.c_char_p, *ints, ctypes.c_int, ctypes.c_int, ctypes.c_char_p,
+                                       ctypes.c_int]
     lib.encexport_auto_backend.restype = ctypes.c_int
-    lib.encexport_auto_backend.argtypes = [*ints, ctypes.c_int, ctypes.c_int, ctypes.c_char_p, ctypes.c_int]
+    lib.encexport_auto_backend.argtypes = [*ints, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_char_p,
+                                           ctypes.c_int]
     return lib
 
 
@@ -76,25 +78,27 @@ def _codes(dtype, layout: str) -> tuple[int, int]:
 
 
 def supports(backend: str, dtype, head_size: int, *, num_heads: int = 1, num_kv_heads: int | None = None,
-             layout: str = "padded", device: int | None = None) -> Answer:
-    """Whether kernel family `backend` runs (dtype, head size, heads, layout) on `device` (None: this build)."""
+             layout: str = "padded", bias: bool = False, device: int | None = None) -> Answer:
+    """Whether kernel family `backend` runs (dtype, head size, heads, layout, with an attn_bias input or not) on
+    `device` (None: this build)."""
     dt, lay = _codes(dtype, layout)
     reason = ctypes.create_string_buffer(_REASON_BYTES)
     code = _library().encexport_supports(backend.encode(), dt, lay, num_heads,
-                                         num_heads if num_kv_heads is None else num_kv_heads, head_size,
+                                         num_heads if num_kv_heads is None else num_kv_heads, head_size, int(bias),
                                          -1 if device is None else device, reason, len(reason))
     return Answer(Support(code), reason.value.decode())
 
 
 def auto_backend(dtype, head_size: int, *, seq_len: int, num_heads: int = 1, num_kv_heads: int | None = None,
-                 layout: str = "padded", device: int | None = None) -> tuple[str, str]:
+                 layout: str = "padded", bias: bool = False, device: int | None = None) -> tuple[str, str]:
     """(family, why): the family `auto` runs for these parameters and padded length (packed: mean length), and
     why each family before it in the dispatcher's table did not take them. ValueError for invalid parameters,
     RuntimeError when `device` cannot be queried."""
     dt, lay = _codes(dtype, layout)
     why = ctypes.create_string_buffer(_REASON_BYTES)
     code = _library().encexport_auto_backend(dt, lay, num_heads, num_heads if num_kv_heads is None else num_kv_heads,
-                                             head_size, seq_len, -1 if device is None else device, why, len(why))
+                                             head_size, seq_len, int(bias), -1 if device is None else device, why,
+                                             len(why))
     if code == Support.INVALID:
         raise ValueError(why.value.decode())
     if code < 0:  # the device could not be queried

@@ -72,7 +72,14 @@ INPUTS: tuple[TensorSpec, ...] = (
                "projected values; empty (\"\") together with key: packed in query"),
     TensorSpec("lengths", "seq_lens [B] (optional)", "cu_seqlens [B+1] (required)", "int32",
                "padded: valid length per sequence (absent = all S); packed: prefix sums, cu[0]=0, cu[B]=T"),
+    TensorSpec("attn_bias", "[B or 1, H or 1, S, S] (optional)", "not accepted", "T",
+               "additive bias: softmax(scale*q.k + bias); broadcast over batch and/or heads where the dimension is 1; "
+               "only the valid block [:len, :len] of each sequence is read"),
 )
+# Index of the optional additive bias among INPUTS (the last one: nodes without it keep their four inputs).
+BIAS_INPUT = 4
+# The bias dimensions: [batch or 1, num_heads or 1, S (query rows), S (keys)].
+BIAS_RANK = 4
 OUTPUTS: tuple[TensorSpec, ...] = (
     TensorSpec("output", "[B, S, H*D]", "[T, H*D]", "T", "attention output; padded query rows are zeros"),
 )

@@ -135,6 +135,13 @@ inline constexpr int32_t kLayoutCount = {len(contract.LAYOUTS)};
 inline constexpr const char* kLayoutNames[kLayoutCount] = {_names(contract.LAYOUTS)};
 inline constexpr char kLayoutList[] = {_c_string(", ".join(contract.LAYOUTS))};
 
+// The node's inputs in order (docs/onnx-contract.md); all but the first are optional.
+inline constexpr int32_t kInputCount = {len(contract.INPUTS)};
+inline constexpr const char* kInputNames[kInputCount] = {_names(tuple(t.name for t in contract.INPUTS))};
+// The optional additive attention bias: its input index and rank ([B or 1, H or 1, S, S]).
+inline constexpr int32_t kBiasInput = {contract.BIAS_INPUT};
+inline constexpr int32_t kBiasRank = {contract.BIAS_RANK};
+
 }}  // namespace encexport::contract
 """
 

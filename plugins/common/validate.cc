@@ -56,9 +56,57 @@ Status validate(const AttentionParams& p) {
   const bool empty = p.total_tokens == 0;
   if (!empty && (p.q == nullptr || p.k == nullptr || p.v == nullptr || p.out == nullptr))
     return fail("q, k, v and out must be non-null");
+  if (p.bias != nullptr) {
+    if (p.layout != Layout::kPadded)
+      return fail("attn_bias is given with the packed layout, which takes no bias (its rows have no [S, S] "
+                  "block); use layout 'padded' for a node with attn_bias");
+    if (p.bias_row_stride < p.seq_len || p.bias_batch_stride < 0 || p.bias_head_stride < 0)
+      return fail("attn_bias strides (batch ", p.bias_batch_stride, ", head ", p.bias_head_stride, ", row ",
+                  p.bias_row_stride, ") do not cover [S, S] rows of S = ", p.seq_len);
+  }
   if (!is_known_backend(p.backend))
     return fail("unknown backend ", static_cast<int>(p.backend), "; known: ", known_backends());
   return check_backend_layout(p.backend, p.layout);
+}
+
+Status check_bias_shape(const int64_t* dims, int32_t rank, Layout layout, int64_t batch, int64_t num_heads,
+                        int64_t seq_len, bool allow_unknown) {
+  const auto shape = [&] {
+    std::ostringstream os;
+    os << "[";
+    for (int32_t i = 0; i < rank; ++i) os << (i ? ", " : "") << dims[i];
+    os << "]";
+    return os.str();
+  };
+  if (layout != Layout::kPadded)
+    return fail("attn_bias is given with the packed layout, which takes no bias (its rows have no [S, S] block); "
+                "export the node with layout 'padded' to use attn_bias");
+  if (rank != contract::kBiasRank)
+    return fail("attn_bias has shape ", shape(), "; expected rank ", contract::kBiasRank,
+                " [batch or 1, num_heads or 1, seq, seq] (reshape the bias, e.g. unsqueeze a [seq, seq] bias to "
+                "[1, 1, seq, seq])");
+  for (int32_t i = 0; i < rank; ++i)
+    if (dims[i] < 0 && !(allow_unknown && dims[i] == -1))
+      return fail("attn_bias has an invalid dimension: shape ", shape());
+  // Two sizes agree when equal, or when either is not known yet.
+  const auto agree = [&](int64_t x, int64_t y) { return x == y || (allow_unknown && (x < 0 || y < 0)); };
+  if (!agree(dims[0], 1) && !agree(dims[0], batch))
+    return fail("attn_bias has shape ", shape(), ": its dimension 0 must be the batch (", batch,
+                ") or 1 (one bias for every sequence)");
+  if (!agree(dims[1], 1) && !agree(dims[1], num_heads))
+    return fail("attn_bias has shape ", shape(), ": its dimension 1 must be num_heads (", num_heads,
+                ") or 1 (one bias for every head)");
+  if (!agree(dims[2], seq_len) || !agree(dims[3], seq_len))
+    return fail("attn_bias has shape ", shape(), ": its last two dimensions must both be the padded sequence "
+                "length S = ", seq_len, " of query [batch, S, heads*head_size] (one bias per query row and key)");
+  return Status::Ok();
+}
+
+void set_bias_strides(const int64_t* dims, AttentionParams* p) {
+  const int64_t rows = dims[2] * dims[3];
+  p->bias_row_stride = dims[3];
+  p->bias_head_stride = dims[1] == 1 ? 0 : rows;
+  p->bias_batch_stride = dims[0] == 1 ? 0 : dims[1] * rows;
 }
 
 Status validate_lengths_host(const AttentionParams& p) {

@@ -50,13 +50,15 @@ struct Scratch {
   std::vector<float> k, v, q, scores, acc;
 };
 
-// One sequence: rows [row0, row0 + rows) of the token tensors, `len` of them valid.
-void attend_sequence(const AttentionParams& p, int64_t row0, int32_t rows, int32_t len, Scratch& s) {
+// One sequence: rows [row0, row0 + rows) of the token tensors, `len` of them valid. bias0 is the element offset of
+// this sequence's [heads, S, S] bias block (read only when p.bias is set).
+void attend_sequence(const AttentionParams& p, int64_t row0, int32_t rows, int32_t len, int64_t bias0, Scratch& s) {
   // An empty sequence has nothing to read or write. Without this the head loop below still ran num_heads times
   // per sequence: a zero-size tensor such as [2^31-1, 0, H*D], or cu_seqlens of many empty sequences with
   // H = 65536, kept the CPU busy for minutes to hours while producing nothing.
   if (rows == 0) return;
   const Reader q{p.q, p.dtype}, k{p.k, p.dtype}, v{p.v, p.dtype};
+  const Reader bias{p.bias, p.dtype};
   const Writer out{p.out, p.dtype};
   const int32_t D = p.head_size;
   const int32_t group = p.num_heads / p.num_kv_heads;
@@ -78,12 +80,13 @@ void attend_sequence(const AttentionParams& p, int64_t row0, int32_t rows, int32
           continue;
         }
         widen_rows(q, (row0 + i) * p.q_row_stride + static_cast<int64_t>(h) * D, 0, 1, D, s.q.data());
+        const int64_t bias_row = bias0 + static_cast<int64_t>(h) * p.bias_head_stride + i * p.bias_row_stride;
         float row_max = -std::numeric_limits<float>::infinity();
         for (int32_t j = 0; j < len; ++j) {
           const float* kj = s.k.data() + static_cast<int64_t>(j) * D;
           float dot = 0.f;
           for (int32_t d = 0; d < D; ++d) dot += s.q[d] * kj[d];
-          s.scores[j] = dot * p.scale;
+          s.scores[j] = dot * p.scale + (p.bias ? bias(bias_row + j) : 0.f);
           row_max = std::max(row_max, s.scores[j]);
         }
         // A row of -inf scores (all keys -inf) would give NaN through exp(-inf - -inf); subtracting 0 keeps it
@@ -118,10 +121,10 @@ Status run_attention_cpu(const AttentionParams& p) {
   for (int32_t b = 0; b < p.batch; ++b) {
     if (p.layout == Layout::kPadded) {
       const int32_t len = p.seq_lens ? p.seq_lens[b] : p.seq_len;
-      attend_sequence(p, static_cast<int64_t>(b) * p.seq_len, p.seq_len, len, scratch);
+      attend_sequence(p, static_cast<int64_t>(b) * p.seq_len, p.seq_len, len, b * p.bias_batch_stride, scratch);
     } else {
       const int32_t len = p.cu_seqlens[b + 1] - p.cu_seqlens[b];
-      attend_sequence(p, p.cu_seqlens[b], len, len, scratch);
+      attend_sequence(p, p.cu_seqlens[b], len, len, 0, scratch);  // validate() refuses a packed bias
     }
   }
   return Status::Ok();

@@ -4,7 +4,7 @@
 //
 //   encexport_trt_harness gpu --layout padded|packed --num-heads H [--num-kv-heads Hkv] --head-size D
 //       [--scale S] [--backend auto|reference|flash] --dtype fp16|bf16|fp32
-//       --q q.npy --k k.npy --v v.npy [--lengths seq_lens_or_cu_seqlens.npy] --out out.npy
+//       --q q.npy --k k.npy --v v.npy [--lengths seq_lens_or_cu_seqlens.npy [--bias attn_bias.npy]] --out out.npy
 //       [--host-timing N]
 //
 // --host-timing N: after the checked call, N more enqueues in bursts of 20 that do not wait for the GPU; prints
@@ -92,11 +92,14 @@ int run_gpu(Context& ctx, int argc, char** argv) {
   c.head_size = std::stoi(need("head-size"));
   if (flags.count("scale")) c.scale = std::stof(flags["scale"]);
   c.with_lengths = flags.count("lengths") > 0;
+  c.with_bias = flags.count("bias") > 0;  // [B|1, H|1, S, S] of q's dtype; TensorRT takes it after seq_lens
+  if (c.with_bias && !c.with_lengths) throw std::runtime_error("--bias needs --lengths (input 4 follows input 3)");
   const std::string dtype = need("dtype");
   const DataType type = dtype == "fp16" ? DataType::kHALF : dtype == "bf16" ? DataType::kBF16 : DataType::kFLOAT;
 
   std::vector<NpyArray> in = {read_npy(need("q")), read_npy(need("k")), read_npy(need("v"))};
   if (c.with_lengths) in.push_back(read_npy(flags["lengths"]));
+  if (c.with_bias) in.push_back(read_npy(flags["bias"]));
   const int32_t nb_in = static_cast<int32_t>(in.size());
 
   // Build phase, with a profile pinned to the actual shapes.

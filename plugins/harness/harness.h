@@ -14,7 +14,8 @@
 
 namespace harness {
 
-// One EncoderOnlyAttention node (its ONNX attributes) plus whether a lengths input is wired.
+// One EncoderOnlyAttention node (its ONNX attributes) plus which optional inputs are wired: lengths, and the
+// attn_bias [B|1, H|1, S, S] (input 4; TensorRT receives it after seq_lens, so with_bias implies the lengths).
 struct NodeConfig {
   std::string name = "mha";
   std::string layout = "padded";
@@ -22,7 +23,9 @@ struct NodeConfig {
   int32_t num_heads = 12, num_kv_heads = 12, head_size = 64;
   float scale = NAN;  // NaN: attribute omitted (plugin default 1/sqrt(head_size))
   bool with_lengths = true;
-  int32_t nb_inputs() const { return (layout == "packed" || with_lengths) ? 4 : 3; }
+  bool with_bias = false;
+  bool bias_per_batch = true, bias_per_head = true;  // false: that bias dimension is 1 (broadcast)
+  int32_t nb_inputs() const { return with_bias ? 5 : (layout == "packed" || with_lengths) ? 4 : 3; }
   int32_t rank() const { return layout == "packed" ? 2 : 3; }
 };
 

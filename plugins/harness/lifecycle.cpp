@@ -23,7 +23,7 @@ constexpr int32_t kNbDataTypes = 12;    // kFLOAT .. kE8M0
 constexpr int32_t kNbTensorFormats = 13;  // kLINEAR .. kDHWC
 
 std::vector<NodeConfig> lifecycle_configs() {
-  std::vector<NodeConfig> c(10);
+  std::vector<NodeConfig> c(13);
   c[0].name = "bert_base_padded_lens";
   c[1].name = "padded_no_lens", c[1].with_lengths = false;
   c[2].name = "packed", c[2].layout = "packed";
@@ -34,6 +34,12 @@ std::vector<NodeConfig> lifecycle_configs() {
   c[7].name = "head_size_256", c[7].num_heads = 2, c[7].num_kv_heads = 2, c[7].head_size = 256;
   c[8].name = "vit_small_no_lens", c[8].num_heads = 6, c[8].num_kv_heads = 6, c[8].with_lengths = false;
   c[9].name = "explicit_scale_packed", c[9].layout = "packed", c[9].scale = 0.3f;
+  // The attn_bias input (5 inputs) in three of its broadcast forms.
+  c[10].name = "bias_per_sequence_and_head", c[10].with_bias = true;
+  c[11].name = "bias_shared_by_the_batch", c[11].with_bias = true, c[11].bias_per_batch = false, c[11].num_heads = 8,
+  c[11].num_kv_heads = 2, c[11].backend = "reference";
+  c[12].name = "bias_shared_by_batch_and_heads", c[12].with_bias = true, c[12].bias_per_batch = false,
+  c[12].bias_per_head = false, c[12].backend = "flash";
   return c;
 }
 
@@ -83,7 +89,8 @@ std::set<Combination> expected_combinations(const NodeConfig& c) {
   const auto linear = static_cast<int32_t>(TensorFormat::kLINEAR);
   for (DataType t : expected_activation_types(c)) {
     Combination combo(3, {static_cast<int32_t>(t), linear});
-    if (c.nb_inputs() == 4) combo.emplace_back(static_cast<int32_t>(DataType::kINT32), linear);
+    if (c.nb_inputs() >= 4) combo.emplace_back(static_cast<int32_t>(DataType::kINT32), linear);
+    if (c.nb_inputs() == 5) combo.emplace_back(static_cast<int32_t>(t), linear);  // attn_bias follows q
     combo.emplace_back(static_cast<int32_t>(t), linear);  // the output
     s.insert(combo);
   }
@@ -115,6 +122,19 @@ void check_output_shapes(Context& ctx, const NodeConfig& c, nvinfer1::IPluginV3O
   ctx.tally->expect(build->getOutputShapes(bad.data(), c.nb_inputs(), nullptr, 0, out, 1, eb2) != 0 &&
                         ctx.logger->errors() > errors,
                     sec, "getOutputShapes must reject a constant q width != num_heads*head_size");
+  if (c.with_bias) {
+    // attn_bias with input 3 left empty (a tensor of no dimensions): refused, naming the fix.
+    ExprBuilder eb4;
+    std::vector<nvinfer1::DimsExprs> no_lengths = symbolic_input_shapes(c, eb4);
+    no_lengths[3].nbDims = 0;
+    const int64_t before = ctx.logger->errors();
+    ctx.tally->expect(build->getOutputShapes(no_lengths.data(), c.nb_inputs(), nullptr, 0, out, 1, eb4) != 0 &&
+                          ctx.logger->errors() > before &&
+                          ctx.logger->last_error().find("needs seq_lens") != std::string::npos,
+                      sec, "getOutputShapes must refuse attn_bias without seq_lens, naming the fix; got: " +
+                               ctx.logger->last_error());
+    return;  // the packed q|k|v form below is checked on the nodes without a bias
+  }
   // ONNX Runtime's packed q|k|v node (key and value empty) arrives as q [.., (H+2*Hkv)*D] and the lengths
   // only: refused at network construction with the fix (build from the export).
   // key/value dropped from the input list, or passed as tensors of no dimensions / no rank.
@@ -146,7 +166,7 @@ void check_build_phase(Context& ctx, const NodeConfig& c, nvinfer1::IPluginV3* p
   // getOutputDataTypes: strongly typed, the output follows q.
   for (DataType q : {DataType::kHALF, DataType::kBF16, DataType::kFLOAT, DataType::kINT8}) {
     std::vector<DataType> in(c.nb_inputs(), q);
-    if (c.nb_inputs() == 4) in[3] = DataType::kINT32;
+    if (c.nb_inputs() >= 4) in[3] = DataType::kINT32;
     DataType out = DataType::kBOOL;
     const int64_t errors = ctx.logger->errors();
     const int32_t rc = build->getOutputDataTypes(&out, 1, in.data(), c.nb_inputs());
@@ -264,6 +284,27 @@ void run_lifecycle(Context& ctx) {
                  ctx.logger->errors() > before,
              sec, "onShapeChange must refuse a k width != num_kv_heads*head_size");
     t.count("lifecycle configs");
+  }
+
+  // A packed node given an attn_bias (5 inputs) is refused at network construction with the fix.
+  NodeConfig packed;
+  packed.name = "packed_with_bias", packed.layout = "packed";
+  FieldSet fields = as_parser_sends(node_attributes(packed), advertised);
+  PluginPtr plugin = create(ctx, packed.name.c_str(), fields, TensorRTPhase::kBUILD);
+  if (t.expect(plugin != nullptr, "bias/packed_refused", "createPlugin(kBUILD)")) {
+    ExprBuilder eb;
+    std::vector<nvinfer1::DimsExprs> in = symbolic_input_shapes(packed, eb);
+    in.push_back(in[0]);
+    in.back().nbDims = 4;
+    for (int32_t d = 0; d < 4; ++d) in.back().d[d] = eb.make_constant(d < 2 ? 1 : 8);
+    nvinfer1::DimsExprs out[1];
+    const int64_t before = ctx.logger->errors();
+    const int32_t rc =
+        capabilities_of(plugin.get()).build->getOutputShapes(in.data(), 5, nullptr, 0, out, 1, eb);
+    t.expect(rc != 0 && ctx.logger->errors() > before &&
+                 ctx.logger->last_error().find("packed layout, which takes no bias") != std::string::npos,
+             "bias/packed_refused", "getOutputShapes must refuse attn_bias on a packed node; got: " +
+                                               ctx.logger->last_error());
   }
 }
 

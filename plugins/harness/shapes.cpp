@@ -24,6 +24,7 @@ int64_t width(const NodeConfig& c, int32_t index) {
 // Build-time dims: -1 where the profile decides (batch, sequence, tokens).
 Dims unknown_dims(const NodeConfig& c, int32_t index) {
   if (index == 3) return make_dims({-1});
+  if (index == 4) return make_dims({c.bias_per_batch ? -1 : 1, c.bias_per_head ? c.num_heads : 1, -1, -1});
   return c.layout == "packed" ? make_dims({-1, width(c, index)}) : make_dims({-1, -1, width(c, index)});
 }
 
@@ -32,6 +33,8 @@ Dims unknown_dims(const NodeConfig& c, int32_t index) {
 Dims concrete_dims(const NodeConfig& c, int32_t index, const Bindings& b) {
   const bool packed = c.layout == "packed";
   if (index == 3) return make_dims({packed ? b.at("B") + 1 : b.at("B")});
+  if (index == 4)
+    return make_dims({c.bias_per_batch ? b.at("B") : 1, c.bias_per_head ? c.num_heads : 1, b.at("S"), b.at("S")});
   return packed ? make_dims({b.at("T"), width(c, index)}) : make_dims({b.at("B"), b.at("S"), width(c, index)});
 }
 
@@ -49,9 +52,15 @@ std::vector<nvinfer1::DimsExprs> symbolic_input_shapes(const NodeConfig& c, Expr
     }
     in[i].d[c.rank() - 1] = eb.make_constant(width(c, i));
   }
-  if (c.nb_inputs() == 4) {
+  if (c.nb_inputs() >= 4) {
     in[3].nbDims = 1;
     in[3].d[0] = packed ? eb.operation(nvinfer1::DimensionOperation::kSUM, *B, *eb.make_constant(1)) : B;
+  }
+  if (c.nb_inputs() == 5) {
+    in[4].nbDims = 4;
+    in[4].d[0] = c.bias_per_batch ? B : eb.make_constant(1);
+    in[4].d[1] = eb.make_constant(c.bias_per_head ? c.num_heads : 1);
+    in[4].d[2] = in[4].d[3] = packed ? eb.symbol("T") : eb.symbol("S");
   }
   return in;
 }
@@ -107,12 +116,22 @@ std::vector<std::pair<std::string, ProfileMutation>> bad_profile_mutations(const
       {"output not linear", [=](auto& d) { d[out].desc.format = TensorFormat::kCHW32; }},
       {"output shape differs from q", [=](auto& d) { d[out].opt.d[0] += 1; }},
   };
-  if (c.nb_inputs() == 4) {
+  if (c.nb_inputs() >= 4) {
     m.push_back({"lengths not int32", [](auto& d) { d[3].desc.type = DataType::kFLOAT; }});
     m.push_back({"lengths not rank 1", [](auto& d) { d[3].desc.dims.nbDims = 2; }});
   }
-  if (c.layout == "padded" && c.nb_inputs() == 4)
+  if (c.layout == "padded" && c.nb_inputs() >= 4)
     m.push_back({"seq_lens batch != q batch", [](auto& d) { d[3].max.d[0] += 1; }});
+  if (c.nb_inputs() == 5) {
+    const int64_t heads = c.num_heads;
+    m.push_back({"attn_bias type differs from q", [](auto& d) { d[4].desc.type = DataType::kFLOAT; }});
+    m.push_back({"attn_bias not rank 4", [](auto& d) { d[4].desc.dims.nbDims = 3; }});
+    m.push_back({"attn_bias heads neither num_heads nor 1", [=](auto& d) {
+                   for (Dims* x : {&d[4].desc.dims, &d[4].min, &d[4].opt, &d[4].max}) x->d[1] = heads + 1;
+                 }});
+    m.push_back({"attn_bias keys != S", [](auto& d) { d[4].max.d[3] += 1; }});
+    m.push_back({"attn_bias batch neither B nor 1", [](auto& d) { d[4].max.d[0] = d[0].max.d[0] + 1; }});
+  }
   return m;
 }
 

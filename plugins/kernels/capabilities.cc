@@ -9,7 +9,7 @@
 namespace encexport {
 
 Status capability_probe(int dtype, int layout, int num_heads, int num_kv_heads, int head_size, int seq_len,
-                        AttentionParams* p) {
+                        bool has_bias, AttentionParams* p) {
   if (dtype < static_cast<int>(DType::kFloat32) || dtype > static_cast<int>(DType::kBFloat16))
     return Status::Error("EncoderOnlyAttention: unknown dtype " + std::to_string(dtype) +
                          " (0 float32, 1 float16, 2 bfloat16)");
@@ -29,6 +29,11 @@ Status capability_probe(int dtype, int layout, int num_heads, int num_kv_heads, 
   // 16-byte aligned and non-null: the query answers for tensors as the runtimes allocate them.
   probe.q = probe.k = probe.v = probe.out = reinterpret_cast<void*>(uintptr_t{256});
   set_dense_strides(probe);
+  if (has_bias) {  // [1, 1, S, S]: the broadcast form does not change what a family runs
+    const int64_t dims[4] = {1, 1, probe.seq_len, probe.seq_len};
+    probe.bias = probe.q;
+    set_bias_strides(dims, &probe);
+  }
   if (Status s = validate(probe); !s) return s;
   *p = probe;
   return Status::Ok();
@@ -40,15 +45,15 @@ using namespace encexport;
 
 extern "C" __attribute__((visibility("default"))) int encexport_supports(const char* backend, int dtype, int layout,
                                                                        int num_heads, int num_kv_heads,
-                                                                       int head_size, int device, char* reason,
-                                                                       int reason_len) {
+                                                                       int head_size, int has_bias, int device,
+                                                                       char* reason, int reason_len) {
   Capability answer;
   Backend b = Backend::kAuto;
   AttentionParams p;
   if (backend == nullptr || !parse_backend(backend, &b)) {
     answer = {Support::kInvalid, std::string("EncoderOnlyAttention: unknown backend '") + (backend ? backend : "") +
                                      "'; known: " + known_backends()};
-  } else if (Status s = capability_probe(dtype, layout, num_heads, num_kv_heads, head_size, 0, &p); !s) {
+  } else if (Status s = capability_probe(dtype, layout, num_heads, num_kv_heads, head_size, 0, has_bias != 0, &p); !s) {
     answer = {Support::kInvalid, s.message};
   } else {
     answer = supports(b, p, device);  // p.backend stays `auto`: the family's own limits answer, not validate()'s
@@ -59,10 +64,10 @@ extern "C" __attribute__((visibility("default"))) int encexport_supports(const c
 
 extern "C" __attribute__((visibility("default"))) int encexport_auto_backend(int dtype, int layout, int num_heads,
                                                                            int num_kv_heads, int head_size,
-                                                                           int seq_len, int device, char* why,
-                                                                           int why_len) {
+                                                                           int seq_len, int has_bias, int device,
+                                                                           char* why, int why_len) {
   AttentionParams p;
-  Status s = capability_probe(dtype, layout, num_heads, num_kv_heads, head_size, seq_len, &p);
+  Status s = capability_probe(dtype, layout, num_heads, num_kv_heads, head_size, seq_len, has_bias != 0, &p);
   if (!s) {
     copy_to_c_buffer(s.message, why, why_len);
     return static_cast<int>(Support::kInvalid);

@@ -184,6 +184,7 @@ std::string cudnn_outside(const AttentionParams& p) {
   if (p.dtype != DType::kFloat16 && p.dtype != DType::kBFloat16)
     return std::string("dtype ") + to_string(p.dtype) + " (cudnn runs float16 and bfloat16)";
   if (p.layout != Layout::kPadded) return "the packed layout (cudnn takes the padded layout)";
+  if (p.bias != nullptr) return "an attn_bias input (cudnn runs without a bias; flash and reference add it)";
   if (p.head_size % 8 != 0 || p.head_size > 256)
     return "head_size " + std::to_string(p.head_size) + " (cudnn: a multiple of 8, at most 256)";
   return kernels::unaligned_rows(p);

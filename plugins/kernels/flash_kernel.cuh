@@ -10,6 +10,9 @@
 //   O += P·V          the S accumulators repacked in place as the A operand, V by ldmatrix.trans
 // K/V tiles are double-buffered in shared memory with cp.async, so tile n+1 streams in while tile n is
 // multiplied. Nothing is written to global memory but the output; there is no workspace.
+// An additive bias (padded layout) is a runtime branch, not a template parameter: each lane reads its own
+// elements of the scores tile straight from global memory (one predicated load per score, nothing staged),
+// adds them after the scale, and keys past the sequence end stay masked.
 #pragma once
 
 #include <cuda_runtime.h>
@@ -212,6 +215,16 @@ __global__ void __launch_bounds__(FlashTiling<kHeadDim, kRowBlocks>::kThreads)
 
     // ---- online softmax (base 2), keys past the sequence end masked to -inf ----
     const bool partial_tile = (n + 1) * kN > span.length;
+    // This lane's first bias element of the tile (row quad_row of the warp's rows, key 2*quad_col), or nullptr
+    // (always for the packed layout, whose args.bias token_tensors() leaves null). Derived per tile from the
+    // kernel parameters rather than kept from the prologue: a pointer live across the whole loop made the
+    // 128-row tilings spill.
+    const T* bias = nullptr;
+    if (args.bias != nullptr)
+      bias = static_cast<const T*>(args.bias) + (blockIdx.x / args.tiles_per_sequence) * args.bias_batch_stride +
+             static_cast<int64_t>(h) * args.bias_head_stride +
+             static_cast<int64_t>(row0 + warp * Tile::kWarpRows + quad_row) * args.bias_row_stride + n * kN +
+             2 * quad_col;
 #pragma unroll
     for (int mb = 0; mb < kMB; ++mb) {
       float tile_max[2] = {-INFINITY, -INFINITY};
@@ -219,20 +232,31 @@ __global__ void __launch_bounds__(FlashTiling<kHeadDim, kRowBlocks>::kThreads)
       for (int j = 0; j < kSTiles; ++j) {
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
+          const int key = n * kN + j * 8 + 2 * quad_col + (e & 1);
           float x = s_acc[mb][j][e] * args.scale_log2;  // scale before the max: scale may be negative
-          if (partial_tile && n * kN + j * 8 + 2 * quad_col + (e & 1) >= span.length) x = -INFINITY;
+          if (bias != nullptr) {
+            // Rows and keys of the valid block only: the bias of padding positions is never read.
+            const int row = row0 + warp * Tile::kWarpRows + mb * 16 + quad_row + (e / 2) * 8;
+            if (row < span.length && key < span.length)
+              x += ElementTraits<T>::to_float(bias[(mb * 16 + (e / 2) * 8) * args.bias_row_stride + j * 8 + (e & 1)]) *
+                   1.4426950408889634f;  // log2(e): the softmax runs on exp2
+          }
+          if (partial_tile && key >= span.length) x = -INFINITY;
           s_acc[mb][j][e] = x;
           tile_max[e / 2] = fmaxf(tile_max[e / 2], x);
         }
       }
-      float alpha[2];
+      float alpha[2], shift[2];
 #pragma unroll
       for (int r = 0; r < 2; ++r) {
         tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 1));
         tile_max[r] = fmaxf(tile_max[r], __shfl_xor_sync(0xffffffffu, tile_max[r], 2));
         const float new_max = fmaxf(row_max[mb][r], tile_max[r]);
-        // Every tile holds key n*kN < length, so new_max is finite; exp2(-inf) = 0 on the first tile.
-        alpha[r] = fast_exp2(row_max[mb][r] - new_max);
+        // Every tile holds key n*kN < length, so without a bias new_max is finite. A bias of -inf on every key
+        // so far leaves it -inf: shift by 0 then, so exp2(-inf - shift) = 0 instead of NaN. exp2(-inf) = 0
+        // on the first tile.
+        shift[r] = new_max == -INFINITY ? 0.f : new_max;
+        alpha[r] = fast_exp2(row_max[mb][r] - shift[r]);
         row_max[mb][r] = new_max;
         row_sum[mb][r] *= alpha[r];
       }
@@ -240,7 +264,7 @@ __global__ void __launch_bounds__(FlashTiling<kHeadDim, kRowBlocks>::kThreads)
       for (int j = 0; j < kSTiles; ++j) {
 #pragma unroll
         for (int e = 0; e < 4; ++e) {
-          const float p = fast_exp2(s_acc[mb][j][e] - row_max[mb][e / 2]);
+          const float p = fast_exp2(s_acc[mb][j][e] - shift[e / 2]);
           s_acc[mb][j][e] = p;
           row_sum[mb][e / 2] += p;
         }

@@ -4,7 +4,8 @@
 // One warp per (query row, head). The 32 lanes split the head dimension (lane l holds elements l, l+32,
 // ...), so every key row is read with coalesced loads and the dot product is a 5-step shuffle reduction.
 // Keys are visited once in order with an online softmax (running max, rescaled sum and accumulator),
-// all in fp32, so memory use is O(D) per warp whatever the sequence length.
+// all in fp32, so memory use is O(D) per warp whatever the sequence length. An additive bias is read in place,
+// one element per key (the same address for the 32 lanes: one broadcast load).
 #include <cuda_runtime.h>
 
 #include <cstdint>
@@ -36,8 +37,10 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32) reference_attention_kerne
   const int h = static_cast<int>(work % a.num_heads);
 
   SequenceSpan span;
+  int32_t b = 0;
   if (a.cu_seqlens == nullptr) {
-    span = padded_span(static_cast<int32_t>(token / a.seq_len), a.seq_len, a.seq_lens);
+    b = static_cast<int32_t>(token / a.seq_len);
+    span = padded_span(b, a.seq_len, a.seq_lens);
   } else {
     span = packed_span(packed_token_owner(token, a.cu_seqlens, a.batch, a.total_tokens), a.cu_seqlens,
                        a.total_tokens);
@@ -54,6 +57,11 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32) reference_attention_kerne
   const T* q = static_cast<const T*>(a.q) + token * a.q_stride + static_cast<int64_t>(h) * a.head_size;
   const T* k = static_cast<const T*>(a.k) + span.first_token * a.k_stride + static_cast<int64_t>(kv_head) * a.head_size;
   const T* v = static_cast<const T*>(a.v) + span.first_token * a.v_stride + static_cast<int64_t>(kv_head) * a.head_size;
+
+  // This (sequence, head, query row)'s bias row (padded layout only), or nullptr.
+  const T* bias = a.bias == nullptr ? nullptr
+                                    : static_cast<const T*>(a.bias) + b * a.bias_batch_stride +
+                                          static_cast<int64_t>(h) * a.bias_head_stride + pos * a.bias_row_stride;
 
   float qv[kMaxPerLane], acc[kMaxPerLane];
 #pragma unroll
@@ -73,8 +81,9 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32) reference_attention_kerne
     }
 #pragma unroll
     for (int off = 16; off > 0; off /= 2) dot += __shfl_xor_sync(0xffffffffu, dot, off);
-    const float x = dot * a.scale;
+    const float x = dot * a.scale + (bias != nullptr ? Traits::to_float(bias[j]) : 0.f);
     const float new_max = fmaxf(running_max, x);
+    if (new_max == -INFINITY) continue;  // a bias of -inf on every key so far: no weight yet (warp-uniform)
     const float correction = expf(running_max - new_max);  // 0 on the first key
     const float p = expf(x - new_max);
     running_sum = running_sum * correction + p;

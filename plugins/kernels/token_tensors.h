@@ -19,6 +19,10 @@ struct TokenTensors {
   int64_t total_tokens;       // rows of q/out
   int64_t q_stride, k_stride, v_stride, o_stride;  // elements between token rows
   int32_t batch, seq_len, num_heads, group;        // group = num_heads / num_kv_heads
+  // Additive bias (padded layout only; nullptr = none): element [b, h, i, j] at
+  // b*bias_batch_stride + h*bias_head_stride + i*bias_row_stride + j (strides 0 along broadcast dimensions).
+  const void* bias;
+  int64_t bias_batch_stride, bias_head_stride, bias_row_stride;
 };
 
 inline TokenTensors token_tensors(const AttentionParams& p) {
@@ -29,6 +33,9 @@ inline TokenTensors token_tensors(const AttentionParams& p) {
   t.total_tokens = p.total_tokens;
   t.q_stride = p.q_row_stride; t.k_stride = p.k_row_stride; t.v_stride = p.v_row_stride; t.o_stride = p.o_row_stride;
   t.batch = p.batch; t.seq_len = p.seq_len; t.num_heads = p.num_heads; t.group = p.num_heads / p.num_kv_heads;
+  t.bias = p.layout == Layout::kPadded ? p.bias : nullptr;
+  t.bias_batch_stride = p.bias_batch_stride; t.bias_head_stride = p.bias_head_stride;
+  t.bias_row_stride = p.bias_row_stride;
   return t;
 }
 

@@ -14,7 +14,7 @@ struct Cpu {
     if (a.backend != Backend::kFlash && a.backend != Backend::kCudnn) return Status::Ok();
     AttentionParams probe;
     if (capability_probe(static_cast<int>(dtype), static_cast<int>(a.layout), a.num_heads, a.num_kv_heads,
-                         a.head_size, /*seq_len=*/0, &probe)) {
+                         a.head_size, /*seq_len=*/0, /*has_bias=*/false, &probe)) {
       if (Capability c = supports(a.backend, probe, kAnyDevice); c.support == Support::kOutside)
         return Status::Error(c.reason + " (the family runs only on CUDAExecutionProvider)");
     }

@@ -10,11 +10,12 @@ namespace {
 struct Cuda {
   // A node that insists on a family fails at session creation when that family cannot run its dtype and
   // attributes on this GPU, with the dispatcher's own reason and fix (the same table decides at run time).
+  // Whether the node has an attn_bias is known per call: a family that refuses a bias (cudnn) fails then.
   static Status check_supported(const NodeAttributes& a, DType dtype) {
     if (a.backend == Backend::kAuto) return Status::Ok();
     AttentionParams probe;
     Status s = capability_probe(static_cast<int>(dtype), static_cast<int>(a.layout), a.num_heads, a.num_kv_heads,
-                                a.head_size, /*seq_len=*/0, &probe);
+                                a.head_size, /*seq_len=*/0, /*has_bias=*/false, &probe);
     if (!s) return s;
     Capability c = supports(a.backend, probe, kCurrentDevice);
     return c ? Status::Ok() : Status::Error(c.reason);

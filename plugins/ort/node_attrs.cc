@@ -196,7 +196,17 @@ Status make_params(const NodeAttributes& a, const InputShapes& in, AttentionPara
     if (in.has_lengths && (in.lengths.size() != 1 || in.lengths[0] != in.q[0]))
       return err("seq_lens has shape " + shape_str(in.lengths) + "; expected [" + std::to_string(in.q[0]) +
                  "] (one valid length per sequence)");
+    if (in.has_bias) {
+      if (Status s = check_bias_shape(in.bias.data(), static_cast<int32_t>(in.bias.size()), a.layout, in.q[0],
+                                      a.num_heads, in.q[1], /*allow_unknown=*/false);
+          !s)
+        return s;
+      set_bias_strides(in.bias.data(), p);
+    }
   } else {
+    if (in.has_bias)  // the shared rule words the refusal
+      return check_bias_shape(in.bias.data(), static_cast<int32_t>(in.bias.size()), a.layout, -1, a.num_heads, -1,
+                              /*allow_unknown=*/false);
     if (!in.has_lengths)
       return err("the packed layout needs input 3, cu_seqlens [batch+1] int32 (prefix sums of the lengths)");
     if (in.lengths.size() != 1 || in.lengths[0] < 1)

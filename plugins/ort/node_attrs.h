@@ -17,9 +17,10 @@ Status read_node_attributes(const OrtApi& api, const OrtKernelInfo* info, NodeAt
 // the caller binds). has_* tell which optional inputs are present: key and value are both absent in the packed
 // q|k|v form, where query's rows hold q | k | v (docs/onnx-contract.md) and the kernels read them in place.
 struct InputShapes {
-  std::vector<int64_t> q, k, v, lengths;
+  std::vector<int64_t> q, k, v, lengths, bias;
   bool has_key = true, has_value = true;
   bool has_lengths = false;
+  bool has_bias = false;  // input 4, attn_bias
   bool packed_qkv() const { return !has_key && !has_value; }
 };
 Status make_params(const NodeAttributes& a, const InputShapes& shapes, AttentionParams* p);

@@ -12,12 +12,26 @@ bool present(const Ort::ConstValue& v) { return static_cast<const OrtValue*>(v) 
 
 std::vector<int64_t> shape_of(const Ort::ConstValue& v) { return v.GetTensorTypeAndShapeInfo().GetShape(); }
 
+const char* element_type_name(ONNXTensorElementDataType t) {
+  switch (t) {
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT: return "float32";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_FLOAT16: return "float16";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_BFLOAT16: return "bfloat16";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_DOUBLE: return "float64";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32: return "int32";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_INT64: return "int64";
+    case ONNX_TENSOR_ELEMENT_DATA_TYPE_BOOL: return "bool";
+    default: return "a non-float type";
+  }
+}
+
 }  // namespace
 
 Status bind_call(Ort::KernelContext& ctx, const NodeAttributes& a, DType dtype, AttentionParams* p) {
   InputShapes shapes;
   Ort::ConstValue q = ctx.GetInput(0), k = optional_input(ctx, 1), v = optional_input(ctx, 2);
   Ort::ConstValue lengths = optional_input(ctx, 3);
+  Ort::ConstValue bias = optional_input(ctx, contract::kBiasInput);
   shapes.q = shape_of(q);
   shapes.has_key = present(k);
   shapes.has_value = present(v);
@@ -25,6 +39,16 @@ Status bind_call(Ort::KernelContext& ctx, const NodeAttributes& a, DType dtype, 
   if (shapes.has_key) shapes.k = shape_of(k);
   if (shapes.has_value) shapes.v = shape_of(v);
   if (shapes.has_lengths) shapes.lengths = shape_of(lengths);
+  shapes.has_bias = present(bias);
+  if (shapes.has_bias) {
+    const ONNXTensorElementDataType bias_type = bias.GetTensorTypeAndShapeInfo().GetElementType();
+    const ONNXTensorElementDataType q_type = q.GetTensorTypeAndShapeInfo().GetElementType();
+    if (bias_type != q_type || to_dtype(bias_type) != dtype)
+      return Status::Error(std::string(kOpType) + ": attn_bias has element type " + element_type_name(bias_type) +
+                           " but query is " + element_type_name(q_type) +
+                           "; cast the bias to the dtype of query, key and value (Cast before the node)");
+    shapes.bias = shape_of(bias);
+  }
 
   if (Status s = make_params(a, shapes, p); !s) return s;
   p->dtype = dtype;
@@ -42,6 +66,7 @@ Status bind_call(Ort::KernelContext& ctx, const NodeAttributes& a, DType dtype, 
     p->v = v.GetTensorRawData();
   }
   p->out = out.GetTensorMutableRawData();
+  if (shapes.has_bias) p->bias = bias.GetTensorRawData();
   if (shapes.has_lengths) {
     const auto* lens = static_cast<const int32_t*>(lengths.GetTensorRawData());
     (a.layout == Layout::kPacked ? p->cu_seqlens : p->seq_lens) = lens;

@@ -4,6 +4,7 @@
 
 #include <string>
 
+#include "encexport/contract.h"
 #include "node_attrs.h"
 #include "ops.h"
 
@@ -68,10 +69,17 @@ struct AttentionOp : Ort::CustomOpBase<AttentionOp<Kernel>, Kernel, /*WithStatus
   const char* GetName() const { return kOpType; }
   const char* GetExecutionProviderType() const { return ep_; }
 
-  // Inputs: query, key, value, then seq_lens (padded, optional) or cu_seqlens (packed, required). key and value
-  // are optional for ORT so that the packed q|k|v form (both empty) resolves; bind_call checks the combination.
-  size_t GetInputTypeCount() const { return 4; }
-  ONNXTensorElementDataType GetInputType(size_t i) const { return i == 3 ? ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32 : type_; }
+  // Inputs: query, key, value, then seq_lens (padded, optional) or cu_seqlens (packed, required), then attn_bias
+  // (optional). key and value are optional for ORT so that the packed q|k|v form (both empty) resolves; bind_call
+  // checks the combination. attn_bias is declared with any element type so that a bias of another dtype than
+  // query reaches bind_call, which refuses it with a message naming the fix (ORT's own type check would only say
+  // that no kernel matches).
+  size_t GetInputTypeCount() const { return contract::kInputCount; }
+  ONNXTensorElementDataType GetInputType(size_t i) const {
+    if (i == 3) return ONNX_TENSOR_ELEMENT_DATA_TYPE_INT32;
+    if (i == static_cast<size_t>(contract::kBiasInput)) return ONNX_TENSOR_ELEMENT_DATA_TYPE_UNDEFINED;
+    return type_;
+  }
   OrtCustomOpInputOutputCharacteristic GetInputCharacteristic(size_t i) const {
     return i == 0 ? OrtCustomOpInputOutputCharacteristic::INPUT_OUTPUT_REQUIRED
                   : OrtCustomOpInputOutputCharacteristic::INPUT_OUTPUT_OPTIONAL;

@@ -5,6 +5,7 @@
 #include <new>
 #include <sstream>
 
+#include "encexport/contract.h"
 #include "plugin_log.h"
 #include "shape_checks.h"
 
@@ -48,7 +49,7 @@ bool is_supported_activation(const AttentionAttributes& a, DataType t) {
   return t == DataType::kHALF || t == DataType::kBF16 || (t == DataType::kFLOAT && a.backend == Backend::kReference);
 }
 
-// q, k, v and the output share one type; the optional 4th input is int32 lengths.
+// q, k, v, attn_bias and the output share one type; the optional 4th input is int32 lengths.
 Status check_types(const AttentionAttributes& a, const DataType* in, int32_t nb_inputs, const DataType* out) {
   std::ostringstream os;
   os << kPluginName << ": ";
@@ -61,17 +62,22 @@ Status check_types(const AttentionAttributes& a, const DataType* in, int32_t nb_
   for (int32_t i = 1; i < 3; ++i)
     if (in[i] != in[0]) return Status::Error(std::string(kPluginName) + ": q, k and v must have the same type");
   if (out && out[0] != in[0]) return Status::Error(std::string(kPluginName) + ": the output must have q's type");
-  if (nb_inputs == 4 && in[3] != DataType::kINT32)
+  if (nb_inputs >= 4 && in[3] != DataType::kINT32)
     return Status::Error(std::string(kPluginName) + ": " + (a.layout == Layout::kPadded ? "seq_lens" : "cu_seqlens") +
                          " must be int32");
+  if (nb_inputs == contract::kInputCount && in[contract::kBiasInput] != in[0])
+    return Status::Error(std::string(kPluginName) + ": attn_bias must have q's type (nvinfer1::DataType " +
+                         std::to_string(static_cast<int32_t>(in[0])) + "), got " +
+                         std::to_string(static_cast<int32_t>(in[contract::kBiasInput])) +
+                         "; cast the bias to the dtype of q, k and v before the node");
   return Status::Ok();
 }
 
 Status check_descs(const AttentionAttributes& a, const PluginTensorDesc* in, int32_t nb_inputs,
                    const PluginTensorDesc* out, int32_t nb_outputs, bool allow_unknown) {
   if (Status s = check_input_count(a, nb_inputs, nb_outputs); !s) return s;
-  DataType in_types[4], out_type = out[0].type;
-  nvinfer1::Dims dims[4];
+  DataType in_types[contract::kInputCount], out_type = out[0].type;
+  nvinfer1::Dims dims[contract::kInputCount];
   for (int32_t i = 0; i < nb_inputs; ++i) {
     in_types[i] = in[i].type;
     dims[i] = in[i].dims;
@@ -96,7 +102,8 @@ Status make_params(const AttentionAttributes& a, const PluginTensorDesc* in, int
                    const void* const* inputs, void* out, AttentionParams* p) {
   const bool padded = a.layout == Layout::kPadded;
   const nvinfer1::Dims& q = in[0].dims;
-  if (q.nbDims != (padded ? 3 : 2) || (nb_inputs == 4 && in[3].dims.nbDims != 1))
+  if (q.nbDims != (padded ? 3 : 2) || (nb_inputs >= 4 && in[3].dims.nbDims != 1) ||
+      (nb_inputs == contract::kInputCount && in[contract::kBiasInput].dims.nbDims != contract::kBiasRank))
     return Status::Error(std::string(kPluginName) + ": unexpected input ranks at enqueue");
   if (!to_dtype(in[0].type, &p->dtype))
     return Status::Error(std::string(kPluginName) + ": unsupported q type at enqueue");
@@ -109,7 +116,11 @@ Status make_params(const AttentionAttributes& a, const PluginTensorDesc* in, int
     p->batch = static_cast<int32_t>(q.d[0]);
     p->seq_len = static_cast<int32_t>(q.d[1]);
     p->total_tokens = q.d[0] * q.d[1];
-    p->seq_lens = nb_inputs == 4 ? static_cast<const int32_t*>(inputs[3]) : nullptr;
+    p->seq_lens = nb_inputs >= 4 ? static_cast<const int32_t*>(inputs[3]) : nullptr;
+    if (nb_inputs == contract::kInputCount) {  // shapes checked by onShapeChange (check_bias_shape)
+      p->bias = inputs[contract::kBiasInput];
+      set_bias_strides(in[contract::kBiasInput].dims.d, p);
+    }
   } else {
     p->batch = static_cast<int32_t>(in[3].dims.d[0] - 1);
     p->seq_len = 0;
@@ -179,7 +190,7 @@ int32_t EncoderOnlyAttentionPlugin::getOutputShapes(const nvinfer1::DimsExprs* i
     if (Status s = check_input_count(attributes_, nb_inputs, nb_outputs); !s) return to_result(s);
     if (inputs == nullptr || outputs == nullptr) return -1;
     // Fail at network construction when the shapes are already known to be wrong (constant dims).
-    nvinfer1::Dims known[4];
+    nvinfer1::Dims known[contract::kInputCount];
     for (int32_t i = 0; i < nb_inputs; ++i) {
       // No rank (an input left empty in ONNX, TensorRT's null tensor) is refused below with a message.
       known[i].nbDims = inputs[i].nbDims < 0 ? 0 : inputs[i].nbDims;
@@ -204,9 +215,9 @@ bool EncoderOnlyAttentionPlugin::supportsFormatCombination(int32_t pos, const Dy
     // Only in_out[0..pos] may be read: later positions are not chosen yet.
     const PluginTensorDesc& d = in_out[pos].desc;
     if (d.format != TensorFormat::kLINEAR) return false;
-    if (pos == 3 && nb_inputs == 4) return d.type == DataType::kINT32;  // seq_lens / cu_seqlens
+    if (pos == 3 && nb_inputs >= 4) return d.type == DataType::kINT32;  // seq_lens / cu_seqlens
     if (pos == 0) return is_supported_activation(attributes_, d.type);
-    return d.type == in_out[0].desc.type;  // k, v and the output follow q
+    return d.type == in_out[0].desc.type;  // k, v, attn_bias and the output follow q
   } catch (...) {
     report_exception("supportsFormatCombination");
   }
@@ -219,7 +230,7 @@ int32_t EncoderOnlyAttentionPlugin::configurePlugin(const DynamicPluginTensorDes
   try {
     if (Status s = check_input_count(attributes_, nb_inputs, nb_outputs); !s) return to_result(s);
     if (in == nullptr || out == nullptr) return -1;
-    PluginTensorDesc ins[4], outs[1];
+    PluginTensorDesc ins[contract::kInputCount], outs[1];
     for (int32_t i = 0; i < nb_inputs; ++i) ins[i] = in[i].desc;
     outs[0] = out[0].desc;
     // desc.dims may hold -1 for run-time dimensions; the profile's min/opt/max are concrete.

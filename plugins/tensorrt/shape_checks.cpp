@@ -1,6 +1,8 @@
 #include "shape_checks.h"
 
 #include <sstream>
+
+#include "encexport/contract.h"
 #include "encexport/status_format.h"
 
 namespace encexport::trt {
@@ -19,7 +21,7 @@ std::string to_text(const nvinfer1::Dims& d) {
   return os.str();
 }
 
-const char* const kInputNames[] = {"q", "k", "v", "lengths"};
+const char* const kInputNames[] = {"q", "k", "v", "lengths", "attn_bias"};
 
 // Two dimensions agree when equal, or when either is still unknown (-1) at build time.
 bool agree(int64_t x, int64_t y, bool allow_unknown) { return x == y || (allow_unknown && (x == -1 || y == -1)); }
@@ -46,8 +48,11 @@ constexpr const char* kPackedQkvIsOrtOnly =
 Status check_input_count(const AttentionAttributes& a, int32_t nb_inputs, int32_t nb_outputs) {
   if (nb_outputs != 1) return fail("expects exactly 1 output, got ", nb_outputs);
   const char* hint = nb_inputs < 3 ? kPackedQkvIsOrtOnly : "";
-  if (a.layout == Layout::kPadded && (nb_inputs < 3 || nb_inputs > 4))
-    return fail("padded layout takes q, k, v and optional seq_lens (3 or 4 inputs), got ", nb_inputs, hint);
+  if (a.layout == Layout::kPadded && (nb_inputs < 3 || nb_inputs > contract::kInputCount))
+    return fail("padded layout takes q, k, v, optional seq_lens and optional attn_bias (3 to 5 inputs; with "
+                "attn_bias, seq_lens is given too), got ", nb_inputs, hint);
+  if (a.layout == Layout::kPacked && nb_inputs == contract::kInputCount)  // the shared rule words the refusal
+    return check_bias_shape(nullptr, 0, a.layout, -1, a.num_heads, -1, /*allow_unknown=*/true);
   if (a.layout == Layout::kPacked && nb_inputs != 4)
     return fail("packed layout takes q, k, v and cu_seqlens (4 inputs), got ", nb_inputs, hint);
   return Status::Ok();
@@ -80,12 +85,21 @@ Status check_input_shapes(const AttentionAttributes& a, const nvinfer1::Dims* di
         return fail(kInputNames[i], " shape ", to_text(dims[i]), " does not match q shape ", to_text(dims[0]),
                     " in its leading dimensions");
 
-  if (nb_inputs == 4) {
+  if (nb_inputs >= 4) {
     const char* name = padded ? "seq_lens" : "cu_seqlens";
+    if (nb_inputs == contract::kInputCount && dims[3].nbDims <= 0)
+      return fail("a node with attn_bias needs seq_lens as input 3 in TensorRT (an empty input 3 does not reach the "
+                  "plugin): give the valid lengths, S for every sequence when nothing is padded");
     if (Status s = check_rank_and_values(dims[3], 1, name, allow_unknown); !s) return s;
     if (padded && !agree(dims[3].d[0], dims[0].d[0], allow_unknown))
       return fail("seq_lens ", to_text(dims[3]), " must have one entry per batch row of q ", to_text(dims[0]));
     if (!padded && dims[3].d[0] == 0) return fail("cu_seqlens must have batch+1 >= 1 entries, got ", to_text(dims[3]));
+  }
+  if (nb_inputs == contract::kInputCount) {
+    const nvinfer1::Dims& b = dims[contract::kBiasInput];
+    if (b.nbDims < 0 || b.nbDims > nvinfer1::Dims::MAX_DIMS) return fail("attn_bias has no rank: ", to_text(b));
+    return check_bias_shape(b.d, b.nbDims, a.layout, dims[0].d[0], a.num_heads, padded ? dims[0].d[1] : -1,
+                            allow_unknown);
   }
   return Status::Ok();
 }

@@ -8,7 +8,7 @@
 
 namespace encexport::trt {
 
-// padded: q, k, v [+ seq_lens]; packed: q, k, v, cu_seqlens.
+// padded: q, k, v [+ seq_lens [+ attn_bias]]; packed: q, k, v, cu_seqlens.
 Status check_input_count(const AttentionAttributes& a, int32_t nb_inputs, int32_t nb_outputs);
 
 // dims[i] is input i's shape; -1 entries are skipped when allow_unknown, rejected otherwise.

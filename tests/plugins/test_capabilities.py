@@ -96,11 +96,11 @@ def test_invalid_parameters_are_refused_with_the_reason(kwargs, needle):
 def test_invalid_codes_are_refused_by_the_library():
     lib = capabilities._library()
     reason = capabilities.ctypes.create_string_buffer(256)
-    assert lib.encexport_supports(b"flash", 7, 0, 1, 1, 64, -1, reason, len(reason)) == Support.INVALID
+    assert lib.encexport_supports(b"flash", 7, 0, 1, 1, 64, 0, -1, reason, len(reason)) == Support.INVALID
     assert b"unknown dtype 7" in reason.value
-    assert lib.encexport_supports(b"flash", 1, 5, 1, 1, 64, -1, reason, len(reason)) == Support.INVALID
+    assert lib.encexport_supports(b"flash", 1, 5, 1, 1, 64, 0, -1, reason, len(reason)) == Support.INVALID
     assert b"layout" in reason.value
-    assert lib.encexport_supports(None, 1, 0, 1, 1, 64, -1, None, 0) == Support.INVALID  # no buffer: no write
+    assert lib.encexport_supports(None, 1, 0, 1, 1, 64, 0, -1, None, 0) == Support.INVALID  # no buffer: no write
 
 
 def test_auto_choice_follows_the_table():
@@ -149,3 +149,18 @@ def test_cpu_session_refuses_a_forced_family_with_its_reason(ort_library):
     with pytest.raises(Exception) as e:
         ort.session(model)
     assert reason in str(e.value) and "CUDAExecutionProvider" in str(e.value), str(e.value)
+
+
+def test_bias_is_a_family_condition():
+    # cudnn runs no attn_bias; flash and reference add it; a packed node with a bias is invalid for every family.
+    if _cuda_build():
+        answer = capabilities.supports("cudnn", "float16", 64, bias=True)
+        assert answer.support == Support.OUTSIDE and "attn_bias" in answer.reason and "'flash'" in answer.reason
+        assert capabilities.supports("flash", "float16", 64, bias=True)
+        assert capabilities.supports("reference", "float32", 100, bias=True)
+        family, why = capabilities.auto_backend("float16", 64, seq_len=512, bias=True)
+        assert family == "flash" and "cudnn:" in why, why
+    else:
+        assert capabilities.supports("reference", "float16", 64, bias=True)
+    packed = capabilities.supports("reference", "float16", 64, layout="packed", bias=True)
+    assert packed.support == Support.INVALID and "packed layout, which takes no bias" in packed.reason

@@ -41,3 +41,25 @@ def test_cudnn_without_cudnn_headers_refuses_with_the_fix(attention_fn):
 def test_cudnn_with_packed_layout_is_refused_by_validation(attention_fn):
     rc, message, _ = _call(attention_fn, layout="packed", backend="cudnn")
     assert rc == 1 and "padded layout only" in message and "'auto' or 'flash'" in message
+
+
+def _call_with_bias(*, layout: str, backend: str) -> tuple[int, str]:
+    fn = _testapi._load().encexport_test_attention_bias
+    placeholder = ctypes.c_void_p(4096)  # aligned, non-null, never read on these paths
+    used, err = ctypes.c_int(-1), ctypes.create_string_buffer(1024)
+    seq = 16 if layout == "padded" else 0
+    rc = fn(placeholder, placeholder, placeholder, placeholder, placeholder, _testapi.DTYPES[torch.float16],
+            _testapi.LAYOUTS[layout], _testapi.BACKENDS[backend], 2, seq, 32, 2, 2, 64, 0.125, placeholder, 0,
+            16 * 16, 16, None, ctypes.byref(used), err, len(err))
+    return rc, err.value.decode()
+
+
+def test_cudnn_with_a_bias_is_refused_with_the_fix(attention_fn):
+    rc, message = _call_with_bias(layout="padded", backend="cudnn")
+    assert rc == 1 and "backend 'cudnn' does not support an attn_bias input" in message, message
+    assert "'auto'" in message and "'flash'" in message
+
+
+def test_a_bias_with_the_packed_layout_is_refused_by_validation(attention_fn):
+    rc, message = _call_with_bias(layout="packed", backend="auto")
+    assert rc == 1 and "packed layout, which takes no bias" in message and "'padded'" in message, message

@@ -251,3 +251,142 @@ def test_cudnn_refuses_packed_layout_with_the_fix(testapi, cuda):
         testapi.attention(q, q, q, cu, num_heads=1, num_kv_heads=1, head_size=64, scale=1.0, layout="packed",
                           backend="cudnn")
     assert "padded" in str(e.value) and "'auto'" in str(e.value), str(e.value)
+
+
+# ---- the additive attention bias (attn_bias, [B|1, H|1, S, S]) ----
+# reference and flash, fp16 and bf16, head sizes 32/64/128, the four broadcast forms, ragged lengths with an
+# empty sequence and lengths off the tile boundaries; both flash tilings; a bias of -inf on whole key tiles; an
+# expanded (stride 0) bias view; `auto` and `cudnn` with a bias. The oracle is SDPA with the bias as its float
+# mask (keys past each length masked after it).
+BIAS_FORMS = {"BHSS": (True, True), "1HSS": (False, True), "B1SS": (True, False), "11SS": (False, False)}
+BIAS_CASES = [(backend, dtype, d, form)
+              for backend in ("reference", "flash")
+              for dtype in (torch.float16, torch.bfloat16)
+              for d in (32, 64, 128)
+              for form in BIAS_FORMS]
+
+
+def _bias_case_id(c) -> str:
+    backend, dtype, d, form = c
+    return f"{backend}-{str(dtype)[6:]}-d{d}-{form}"
+
+
+def _bias_inputs(seed: int, b: int, s: int, h: int, kv: int, d: int, dtype, device, form: str):
+    gen = torch.Generator().manual_seed(seed)
+    q, k, v = (torch.randn(b, s, n * d, generator=gen).to(device, dtype) for n in (h, kv, kv))
+    per_batch, per_head = BIAS_FORMS[form]
+    bias = (3 * torch.randn(b if per_batch else 1, h if per_head else 1, s, s, generator=gen)).to(device, dtype)
+    return q, k, v, bias
+
+
+def _check_bias(out, ref, lens, s, dtype, device, what):
+    atol, rtol = TOLERANCE[dtype]
+    valid = valid_rows(lens, s, device)
+    diff = (out.float() - ref).abs()
+    assert bool((out[~valid] == 0).all()), f"{what}: padded query rows are not exact zeros"
+    assert not bool(torch.isnan(out[valid]).any()), f"{what}: NaN in valid rows"
+    assert bool((diff <= atol + rtol * ref.abs()).all()), f"{what}: max abs error {float(diff[valid].max()):.3g}"
+
+
+@pytest.mark.parametrize("case", BIAS_CASES, ids=[_bias_case_id(c) for c in BIAS_CASES])
+def test_bias_matches_sdpa(case, testapi, cuda, record):
+    backend, dtype, d, form = case
+    b, s, h, kv = 4, 200, 4, 2  # 200: a partial last tile for every flash tiling
+    lens = [200, 131, 0, 65]
+    scale = 1 / math.sqrt(d)
+    q, k, v, bias = _bias_inputs(zlib.crc32(_bias_case_id(case).encode()), b, s, h, kv, d, dtype, cuda, form)
+    ref = sdpa_padded(q, k, v, lens, h, kv, d, scale, bias=bias)
+    out, used = testapi.attention(q, k, v, torch.tensor(lens, dtype=torch.int32, device=cuda), num_heads=h,
+                                  num_kv_heads=kv, head_size=d, scale=scale, backend=backend,
+                                  out=torch.full_like(q, float("nan")), bias=bias)
+    torch.cuda.synchronize()
+    record(dict(test="bias", id=_bias_case_id(case), backend=backend, dtype=str(dtype), head_size=d, form=form, used=used,
+                max_abs=float((out.float() - ref).abs()[valid_rows(lens, s, cuda)].max())))
+    assert used == backend
+    _check_bias(out, ref, lens, s, dtype, cuda, _bias_case_id(case))
+    # The bias is not ignored: without it the result differs well beyond the tolerance.
+    plain = sdpa_padded(q, k, v, lens, h, kv, d, scale)
+    assert float((plain - ref).abs().max()) > 0.1
+
+
+@pytest.mark.parametrize("rows", [1, 2])
+@pytest.mark.parametrize("form", ["BHSS", "11SS"])
+def test_bias_each_flash_tiling(rows, form, testapi, cuda):
+    b, s, h, d, dtype = 3, 333, 2, 64, torch.float16
+    lens = [333, 128, 1]
+    q, k, v, bias = _bias_inputs(rows, b, s, h, h, d, dtype, cuda, form)
+    ref = sdpa_padded(q, k, v, lens, h, h, d, 0.125, bias=bias)
+    with testapi.flash_tiling(rows):
+        out, used = testapi.attention(q, k, v, torch.tensor(lens, dtype=torch.int32, device=cuda), num_heads=h,
+                                      num_kv_heads=h, head_size=d, scale=0.125, backend="flash", bias=bias)
+    torch.cuda.synchronize()
+    assert used == "flash"
+    _check_bias(out, ref, lens, s, dtype, cuda, f"m{64 * rows}-{form}")
+
+
+@pytest.mark.parametrize("backend", ["reference", "flash"])
+def test_bias_of_minus_infinity_on_whole_key_tiles(backend, testapi, cuda):
+    # A bias that masks the first 100 keys (more than a key tile) and, for one row, every key but the last:
+    # the online softmax must not turn a tile whose scores are all -inf into NaN.
+    b, s, h, d, dtype = 2, 160, 2, 64, torch.bfloat16
+    lens = [160, 150]
+    q, k, v, bias = _bias_inputs(11, b, s, h, h, d, dtype, cuda, "BHSS")
+    bias[:, :, :, :100] = float("-inf")
+    bias[:, :, 7, :149] = float("-inf")
+    ref = sdpa_padded(q, k, v, lens, h, h, d, 0.125, bias=bias)
+    out, _ = testapi.attention(q, k, v, torch.tensor(lens, dtype=torch.int32, device=cuda), num_heads=h,
+                               num_kv_heads=h, head_size=d, scale=0.125, backend=backend, bias=bias)
+    torch.cuda.synchronize()
+    _check_bias(out, ref, lens, s, dtype, cuda, f"{backend} -inf tiles")
+
+
+@pytest.mark.parametrize("backend", ["reference", "flash"])
+def test_bias_outside_the_valid_block_is_never_read(backend, testapi, cuda):
+    b, s, h, d, dtype = 2, 96, 2, 32, torch.float16
+    lens = [96, 40]
+    q, k, v, bias = _bias_inputs(5, b, s, h, h, d, dtype, cuda, "BHSS")
+    ref = sdpa_padded(q, k, v, lens, h, h, d, 0.2, bias=bias)
+    poisoned = bias.clone()
+    poisoned[1, :, 40:, :] = float("nan")
+    poisoned[1, :, :, 40:] = float("nan")
+    out, _ = testapi.attention(q, k, v, torch.tensor(lens, dtype=torch.int32, device=cuda), num_heads=h,
+                               num_kv_heads=h, head_size=d, scale=0.2, backend=backend, bias=poisoned)
+    torch.cuda.synchronize()
+    _check_bias(out, ref, lens, s, dtype, cuda, f"{backend} poisoned padding")
+
+
+@pytest.mark.parametrize("backend", ["reference", "flash"])
+def test_expanded_bias_view_is_read_through_its_strides(backend, testapi, cuda):
+    # A [1, H, S, S] bias expanded to [B, H, S, S] (batch stride 0) and a [S, S] one expanded over batch and heads.
+    b, s, h, d, dtype = 3, 70, 4, 64, torch.float16
+    lens = [70, 33, 70]
+    q, k, v, bias = _bias_inputs(9, b, s, h, h, d, dtype, cuda, "1HSS")
+    for view in (bias.expand(b, h, s, s), bias[:, :1].expand(b, h, s, s)):
+        ref = sdpa_padded(q, k, v, lens, h, h, d, 0.125, bias=view)
+        out, _ = testapi.attention(q, k, v, torch.tensor(lens, dtype=torch.int32, device=cuda), num_heads=h,
+                                   num_kv_heads=h, head_size=d, scale=0.125, backend=backend, bias=view)
+        torch.cuda.synchronize()
+        _check_bias(out, ref, lens, s, dtype, cuda, f"{backend} expanded view")
+
+
+def test_auto_with_bias_passes_over_cudnn(testapi, cuda):
+    # S = 512 is where auto prefers cudnn on Hopper; with a bias it must run flash, and say why.
+    b, s, h, d, dtype = 2, 512, 4, 64, torch.float16
+    lens = [512, 300]
+    q, k, v, bias = _bias_inputs(3, b, s, h, h, d, dtype, cuda, "1HSS")
+    expect, why = capabilities.auto_backend("float16", d, seq_len=s, num_heads=h, bias=True, device=cuda.index or 0)
+    assert expect == "flash" and "cudnn: " in why, why
+    out, used = testapi.attention(q, k, v, torch.tensor(lens, dtype=torch.int32, device=cuda), num_heads=h,
+                                  num_kv_heads=h, head_size=d, scale=0.125, bias=bias)
+    torch.cuda.synchronize()
+    assert used == "flash"
+    _check_bias(out, sdpa_padded(q, k, v, lens, h, h, d, 0.125, bias=bias), lens, s, dtype, cuda, "auto")
+
+
+def test_cudnn_refuses_a_bias_with_the_fix(testapi, cuda):
+    q = torch.randn(1, 16, 64, device=cuda, dtype=torch.float16)
+    bias = torch.zeros(1, 1, 16, 16, device=cuda, dtype=torch.float16)
+    with pytest.raises(RuntimeError) as e:
+        testapi.attention(q, q, q, None, num_heads=1, num_kv_heads=1, head_size=64, scale=1.0, backend="cudnn",
+                          bias=bias)
+    assert "attn_bias" in str(e.value) and "'auto'" in str(e.value), str(e.value)

@@ -102,3 +102,40 @@ def test_trt_plugin_enqueue_host_cost(harness, tmp_path, record, name, B, H, D, 
     host_us = float(line.split(":")[1])
     record({"test": "trt_enqueue_host_cost", "shape": name, "enqueue_host_us": host_us})
     assert 0.0 < host_us < 1e5
+
+
+# The attn_bias input (5 inputs: q, k, v, seq_lens, bias) in its four broadcast forms.
+BIAS_CASES = [  # (H, Hkv, D, lens, bias batch dim is B, bias head dim is H, backend)
+    (12, 12, 64, [128, 77, 1, 0], True, True, "auto"),
+    (8, 2, 128, [200, 64], False, True, "flash"),
+    (16, 1, 32, [33, 17, 5], True, False, "reference"),
+    (4, 4, 64, [70, 70], False, False, "auto"),
+]
+
+
+@pytest.mark.parametrize("dtype", sorted(DTYPES))
+@pytest.mark.parametrize("H,Hkv,D,lens,per_batch,per_head,backend", BIAS_CASES)
+def test_trt_plugin_enqueue_with_bias_matches_sdpa(harness, tmp_path, record, dtype, H, Hkv, D, lens, per_batch,
+                                                   per_head, backend):
+    torch_dtype = DTYPES[dtype]
+    g = torch.Generator().manual_seed(H * 1000 + D + len(lens) + 7)
+    B, S = len(lens), max(lens)
+    q, k, v = (torch.randn(B, S, n * D, generator=g).to(torch_dtype) for n in (H, Hkv, Hkv))
+    bias = (2 * torch.randn(B if per_batch else 1, H if per_head else 1, S, S, generator=g)).to(torch_dtype)
+    scale = D ** -0.5
+    ref = sdpa_padded(q, k, v, lens, H, Hkv, D, scale, bias=bias)
+    tensors = [q, k, v, torch.tensor(lens, dtype=torch.int32), bias]
+    paths = [save(tmp_path / f"{n}.npy", t) for n, t in zip(("q", "k", "v", "lengths", "bias"), tensors)]
+    out_path = tmp_path / "out.npy"
+    cmd = [str(harness), "gpu", "--lib", str(LIBRARY), "--layout", "padded", "--num-heads", str(H), "--num-kv-heads",
+           str(Hkv), "--head-size", str(D), "--scale", repr(scale), "--dtype", dtype, "--backend", backend, "--q",
+           paths[0], "--k", paths[1], "--v", paths[2], "--lengths", paths[3], "--bias", paths[4], "--out",
+           str(out_path)]
+    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
+    config = dict(H=H, Hkv=Hkv, D=D, lens=lens, dtype=dtype, bias=list(bias.shape), backend=backend,
+                  path="tensorrt-plugin-bias")
+    assert proc.returncode == 0, f"{config}\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}"
+    out = load(out_path, torch_dtype).float()
+    err = (out - ref).abs().max().item()
+    record({**config, "max_abs_err": err})
+    assert np.isfinite(err) and err <= 4e-2, f"{config}: max abs error {err}"

@@ -50,8 +50,12 @@ def test_harness_cpu_mode_passes(cpu_run):
 def test_harness_covers_the_tensorrt_call_sequence(cpu_run):
     _, sections, counts, _ = cpu_run
     lifecycle = {name: s for name, s in sections.items() if name.startswith("lifecycle/")}
-    assert len(lifecycle) == counts["lifecycle configs"] == 10
+    assert len(lifecycle) == counts["lifecycle configs"] == 13
     assert {"lifecycle/packed", "lifecycle/gqa_packed", "lifecycle/mqa_padded", "lifecycle/reference_fp32"} <= set(lifecycle)
+    # The attn_bias input: five inputs through the whole sequence, in three broadcast forms.
+    assert {"lifecycle/bias_per_sequence_and_head", "lifecycle/bias_shared_by_the_batch",
+            "lifecycle/bias_shared_by_batch_and_heads"} <= set(lifecycle)
+    assert sections["bias/packed_refused"] == (2, 0)
     assert all(passed >= 40 for passed, _ in lifecycle.values()), lifecycle
     assert counts["supportsFormatCombination queries"] > 10_000
     assert sections["registration"] == (6, 0)

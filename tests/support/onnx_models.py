@@ -11,10 +11,12 @@ ELEM = {"float32": TensorProto.FLOAT, "float16": TensorProto.FLOAT16, "bfloat16"
 
 
 def attention_model(*, num_heads=2, head_size=8, layout="padded", dtype="float32", with_lengths=True,
-                    opset=18, packed_qkv=False, **attrs) -> bytes:
+                    opset=18, packed_qkv=False, bias_shape=None, bias_dtype=None, **attrs) -> bytes:
     """A model whose node carries exactly the given attributes (None drops one; extra keys are added).
 
     packed_qkv: the node reads q, k, v from `query` alone (key and value inputs empty); the graph has no key/value.
+    bias_shape: add input 4, attn_bias, with these dims (None entries are symbolic; None: no bias), of bias_dtype
+    (default: dtype); without lengths, input 3 is left empty.
     """
     base = {"num_heads": num_heads, "num_kv_heads": num_heads, "head_size": head_size, "scale": head_size ** -0.5 if head_size else 0.35,
             "causal": 0, "backend": "auto", "layout": layout, "plugin_version": contract.PLUGIN_VERSION,
@@ -33,6 +35,9 @@ def attention_model(*, num_heads=2, head_size=8, layout="padded", dtype="float32
     if with_lengths:
         inputs.append(helper.make_tensor_value_info("lengths", TensorProto.INT32, [None]))
         names.append("lengths")
+    if bias_shape is not None:
+        names += [""] * (contract.BIAS_INPUT - len(names)) + ["attn_bias"]
+        inputs.append(helper.make_tensor_value_info("attn_bias", ELEM[bias_dtype or dtype], list(bias_shape)))
     while names[-1] == "":  # trailing empty inputs are left out, as exporters write them
         names.pop()
     node = helper.make_node(contract.OP_TYPE, names, ["output"], domain=contract.DOMAIN, **node_attrs)

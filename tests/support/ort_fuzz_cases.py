@@ -448,9 +448,10 @@ def wrong_arity(rng):
     attrs, arrays, *_ = _valid(rng, layout, "float32", packed_qkv=packed)
     case = Case(0, 0, f"wrong_arity:{which}", layout, "float32", attrs, arrays, "refuse", packed_qkv=packed)
     if which == "extra_input":
-        case.extra_inputs = 1
+        # Every contract input given (attn_bias as extra0), then one more.
+        case.extra_inputs = len(contract.INPUTS) - 3
         case.arrays = arrays[:3] + [arrays[3] if arrays[3] is not None else np.ones(arrays[0].shape[0], np.int32)]
-        case.keywords = ("encexport::encoderonlyattention", "input size 5")
+        case.keywords = ("encexport::encoderonlyattention", f"input size {len(contract.INPUTS) + 1}")
     elif which == "two_inputs":  # query and key: key/value are optional only together (packed q|k|v form)
         case.arrays = arrays[:2]
         case.keywords = ("only key is given", "pass both key and value")

@@ -29,10 +29,11 @@ struct Capability {
 };
 
 // Parameters that stand for a node rather than a call: one sequence of `seq_len` tokens (it matters only to
-// `auto`), dense rows and aligned placeholder pointers that are never dereferenced. dtype and layout are the
-// integer values of DType and Layout. An error carries validate()'s message.
+// `auto`), dense rows and aligned placeholder pointers that are never dereferenced, and an attn_bias [1, 1, S, S]
+// when has_bias. dtype and layout are the integer values of DType and Layout. An error carries validate()'s
+// message (a bias with the packed layout is one).
 Status capability_probe(int dtype, int layout, int num_heads, int num_kv_heads, int head_size, int seq_len,
-                        AttentionParams* p);
+                        bool has_bias, AttentionParams* p);
 
 // Whether `backend` runs p (valid, e.g. from capability_probe) on `device`. `auto` runs every valid p.
 Capability supports(Backend backend, const AttentionParams& p, int device);
@@ -46,14 +47,14 @@ Status auto_choice(const AttentionParams& p, int device, Backend* family, std::s
 extern "C" {
 // Whether the kernel family named `backend` ("auto", "reference", "flash", "cudnn") runs attention with
 // these parameters on CUDA device `device` (-1: build facts only). dtype: 0 float32, 1 float16, 2 bfloat16;
-// layout: 0 padded, 1 packed. Returns an encexport::Support value (1 runs, 0 outside the family, -1 unavailable
+// layout: 0 padded, 1 packed; has_bias: the node has an attn_bias input (0 or 1). Returns an encexport::Support value (1 runs, 0 outside the family, -1 unavailable
 // in this build or on this device, -2 invalid parameters); `reason` receives why not and the fix.
 int encexport_supports(const char* backend, int dtype, int layout, int num_heads, int num_kv_heads, int head_size,
-                       int device, char* reason, int reason_len);
+                       int has_bias, int device, char* reason, int reason_len);
 
 // The family `auto` runs for these parameters and padded length (packed: mean length) `seq_len` on `device`
 // (-1: build facts only), as an encexport::Backend value; `why` receives the dispatch line. Returns -2 for
 // invalid parameters and -1 when the device cannot be queried, with the message in `why`.
 int encexport_auto_backend(int dtype, int layout, int num_heads, int num_kv_heads, int head_size, int seq_len,
-                           int device, char* why, int why_len);
+                           int has_bias, int device, char* why, int why_len);
 }

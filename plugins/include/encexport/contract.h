@@ -1,5 +1,5 @@
 // Generated from encexport/contract.py by `python -m encexport.contract_files`; do not edit.
-// contract.py sha256 68681a0e7cd1d3bf094186c877877371c405d8c1d5bda4a2d47941d11d03ac66
+// contract.py sha256 049fdc9db37deadc3ac5c8db4f8caae280bee86a491471caa53537ace56942b3
 //
 // The ONNX contract of encexport::EncoderOnlyAttention as C++ constants. The ONNX Runtime op, the TensorRT
 // plugin and the shared attribute validator (plugins/common/node_attributes.cc) take every contract fact from
@@ -75,5 +75,12 @@ inline constexpr char kBackendList[] = "auto, reference, flash, cudnn";
 inline constexpr int32_t kLayoutCount = 2;
 inline constexpr const char* kLayoutNames[kLayoutCount] = {"padded", "packed"};
 inline constexpr char kLayoutList[] = "padded, packed";
+
+// The node's inputs in order (docs/onnx-contract.md); all but the first are optional.
+inline constexpr int32_t kInputCount = 5;
+inline constexpr const char* kInputNames[kInputCount] = {"query", "key", "value", "lengths", "attn_bias"};
+// The optional additive attention bias: its input index and rank ([B or 1, H or 1, S, S]).
+inline constexpr int32_t kBiasInput = 4;
+inline constexpr int32_t kBiasRank = 4;
 
 }  // namespace encexport::contract

@@ -7,6 +7,8 @@
 //   over the valid keys j < len_b of the same sequence; G = num_heads / num_kv_heads (GQA/MQA).
 //   Never causal. Query rows i >= len_b (padding) are written as zeros. A sequence of length 0
 //   produces no rows (packed) or only zero rows (padded).
+//   With an additive bias (padded layout only) the score is scale * <q, k> + bias[b, h, i, j], read through
+//   the broadcast strides below; only the valid block i, j < len_b of each sequence is read.
 #pragma once
 
 #include <cstddef>
@@ -74,6 +76,15 @@ struct AttentionParams {
   int64_t k_row_stride = 0;
   int64_t v_row_stride = 0;
   int64_t o_row_stride = 0;
+
+  // Optional additive attention bias (kPadded only), same dtype as q/k/v, nullptr = none. Element
+  // [b, h, i, j] sits at b*bias_batch_stride + h*bias_head_stride + i*bias_row_stride + j. A bias of shape
+  // [B|1, H|1, S, S] has batch stride 0 when its batch dimension is 1 (else H'*S*S, H' its head dimension),
+  // head stride 0 when its head dimension is 1 (else S*S), row stride S. set_bias_strides() fills them.
+  const void* bias = nullptr;
+  int64_t bias_batch_stride = 0;
+  int64_t bias_head_stride = 0;
+  int64_t bias_row_stride = 0;
 };
 
 // Fill the dense row strides from the head counts.
@@ -108,6 +119,14 @@ struct Status {
 
 // Shape/attribute checks that need no tensor data (run on every call, cheap).
 Status validate(const AttentionParams& p);
+// The shape rule of the attn_bias input, shared by every adapter: rank 4, [batch or 1, num_heads or 1, seq_len,
+// seq_len], padded layout only. A negative entry of dims, batch or seq_len is a dimension not known yet (TensorRT at
+// build time): accepted when allow_unknown (the concrete shapes are checked again per call), refused otherwise.
+Status check_bias_shape(const int64_t* dims, int32_t rank, Layout layout, int64_t batch, int64_t num_heads,
+                        int64_t seq_len, bool allow_unknown);
+// The broadcast strides of a bias of concrete shape dims (rank 4, already checked) into p.
+void set_bias_strides(const int64_t* dims, AttentionParams* p);
+
 // Checks that read the host-side lengths (seq_lens / cu_seqlens must be host pointers).
 Status validate_lengths_host(const AttentionParams& p);
 

@@ -2,7 +2,9 @@
 // synccheck): ragged lengths that end mid-tile, both layouts, GQA, every dtype, several head sizes, and
 // malformed lengths (non-monotonic / out-of-range cu_seqlens, seq_lens outside [0, S]) that the kernels
 // must survive without touching memory outside the tensors. Also compares flash against reference on the
-// well-formed cases, so a run without the sanitizer is a quick smoke test.
+// well-formed cases, so a run without the sanitizer is a quick smoke test. Padded cases with an additive
+// attn_bias in each broadcast form use a bias buffer of exactly [B|1, H|1, S, S], so a read past its block
+// (a row or key beyond the lengths, a broadcast stride applied wrongly) leaves the allocation.
 //
 //   encexport_sanitize_driver            # exit status 0 when every launch succeeded and outputs agree
 #include <cuda_bf16.h>
@@ -52,7 +54,14 @@ struct Case {
   int seq_len;                // padded S
   int64_t tokens;             // rows
   bool well_formed;
+  int bias_batch = 0, bias_heads = 0;  // attn_bias [bias_batch, bias_heads, S, S] (1 broadcasts); 0: no bias
 };
+
+std::vector<float> bias_values;  // filled per case in main()
+
+int64_t bias_elems(const Case& c) {
+  return c.bias_batch == 0 ? 0 : int64_t{c.bias_batch} * c.bias_heads * c.seq_len * c.seq_len;
+}
 
 int failures = 0;
 
@@ -78,20 +87,29 @@ std::vector<unsigned char> run_case(const Case& c, Backend backend, const std::v
   cudaMemcpy(dlens, c.lens.data(), c.lens.size() * 4, cudaMemcpyHostToDevice);
   cudaMemset(dout, 0, out_bytes);  // rows that malformed lengths leave unwritten stay defined
   p.q = dq; p.k = dk; p.v = dv; p.out = dout;
+  void* dbias = nullptr;
+  if (bias_elems(c) > 0) {
+    const std::vector<unsigned char> bias = encode(bias_values, c.dtype);
+    cudaMalloc(&dbias, bias.size());
+    cudaMemcpy(dbias, bias.data(), bias.size(), cudaMemcpyHostToDevice);
+    const int64_t dims[4] = {c.bias_batch, c.bias_heads, c.seq_len, c.seq_len};
+    p.bias = dbias;
+    set_bias_strides(dims, &p);
+  }
   (c.layout == Layout::kPacked ? p.cu_seqlens : p.seq_lens) = dlens;
 
   std::vector<unsigned char> out;
   Status s = run_attention_cuda(p, nullptr);
   const cudaError_t e = cudaDeviceSynchronize();
   if (!s || e != cudaSuccess) {
-    std::printf("FAIL %s d=%d %s %s: %s %s\n", to_string(c.dtype), c.head_size, to_string(c.layout), to_string(backend),
-                s.message.c_str(), cudaGetErrorString(e));
+    std::printf("FAIL %s d=%d %s %s bias %dx%d: %s %s\n", to_string(c.dtype), c.head_size, to_string(c.layout),
+                to_string(backend), c.bias_batch, c.bias_heads, s.message.c_str(), cudaGetErrorString(e));
     ++failures;
   } else {
     out.resize(out_bytes);
     cudaMemcpy(out.data(), dout, out_bytes, cudaMemcpyDeviceToHost);
   }
-  cudaFree(dq); cudaFree(dk); cudaFree(dv); cudaFree(dout); cudaFree(dlens);
+  cudaFree(dq); cudaFree(dk); cudaFree(dv); cudaFree(dout); cudaFree(dlens); cudaFree(dbias);
   return out;
 }
 
@@ -115,6 +133,12 @@ int main() {
     cases.push_back({dt, Layout::kPacked, 64, 4, 1, {0, 150, 40, 500, -7}, 0, 201, false});
     cases.push_back({dt, Layout::kPacked, 128, 2, 2, {5, 9999, 3}, 0, 64, false});
     cases.push_back({dt, Layout::kPadded, 64, 2, 1, {-5, 999, 3}, 0 + 70, 3 * 70, false});
+    // attn_bias in the four broadcast forms [B|1, H|1, S, S], lengths ending mid-tile, and with malformed seq_lens.
+    for (int d : {32, 64, 128}) {
+      for (int bb : {4, 1})
+        for (int bh : {4, 1}) cases.push_back({dt, Layout::kPadded, d, 4, 2, {1, 70, 0, 130}, 130, 4 * 130, true, bb, bh});
+    }
+    cases.push_back({dt, Layout::kPadded, 64, 2, 1, {-5, 999, 3}, 70, 3 * 70, false, 3, 2});
   }
   int compared = 0;
   for (const Case& c : cases) {
@@ -124,6 +148,8 @@ int main() {
     for (float& x : k) x = uni(rng);
     for (float& x : v) x = uni(rng);
     const auto qb = encode(q, c.dtype), kb = encode(k, c.dtype), vb = encode(v, c.dtype);
+    bias_values.assign(static_cast<size_t>(bias_elems(c)), 0.f);
+    for (float& x : bias_values) x = 2.f * uni(rng);
     const auto ref = run_case(c, Backend::kReference, qb, kb, vb);
     if (c.dtype == DType::kFloat32) continue;
     for (int rows : {1, 2}) {  // both flash tilings: 64- and 128-row query tiles
@@ -137,8 +163,8 @@ int main() {
         worst = std::fmax(worst, std::fabs(decode(&ref[i * es], c.dtype) - decode(&fl[i * es], c.dtype)));
       ++compared;
       if (!(worst <= 3e-2f)) {
-        std::printf("MISMATCH %s d=%d %s m%d: max |flash - reference| = %g\n", to_string(c.dtype), c.head_size,
-                    to_string(c.layout), 64 * rows, worst);
+        std::printf("MISMATCH %s d=%d %s m%d bias %dx%d: max |flash - reference| = %g\n", to_string(c.dtype),
+                    c.head_size, to_string(c.layout), 64 * rows, c.bias_batch, c.bias_heads, worst);
         ++failures;
       }
     }
