@@ -97,6 +97,9 @@ def run(args) -> int:
         ok = rep.min_cosine >= threshold
         print(f"{'PASS' if ok else 'FAIL'}: min cosine {rep.min_cosine:.6f} (threshold {threshold})")
         status = 0 if ok else 1
+        from ..check.layers import layer_check
+
+        status = max(status, layer_check(recipe, report))
     if args.format == "engine":
         from ..build import build_engine
 
