@@ -29,8 +29,22 @@ def modality(fields: dict) -> str:
     return "text"
 
 
+def decoder_only(model_type: str) -> bool:
+    """transformers lists the family for causal language modelling and for no bidirectional task (GPT-2, Llama):
+    its attention is causal by design."""
+    from transformers.models.auto import modeling_auto as auto
+
+    bidirectional = (auto.MODEL_FOR_MASKED_LM_MAPPING_NAMES, auto.MODEL_FOR_IMAGE_MAPPING_NAMES,
+                     auto.MODEL_FOR_AUDIO_CLASSIFICATION_MAPPING_NAMES, auto.MODEL_FOR_SEQ_TO_SEQ_CAUSAL_LM_MAPPING_NAMES)
+    return model_type in auto.MODEL_FOR_CAUSAL_LM_MAPPING_NAMES and not any(model_type in m for m in bidirectional)
+
+
 def checkpoint_recipe(path: Path, fields: dict) -> Recipe:
     model_type = fields.get("model_type", "")
+    if decoder_only(model_type):
+        raise UnsupportedModelError(
+            f"unsupported: {path} is a {model_type} model, a decoder (causal language model) family; the encexport "
+            "node implements bidirectional encoder attention only")
     towers = [k for k in ("text_config", "vision_config", "audio_config") if k in fields]
     if len(towers) > 1:
         raise UnsupportedModelError(

@@ -55,8 +55,11 @@ def from_checkpoint(path: str | Path, default_pooling: dict, *, auto_cls: str = 
     if not (path / "config.json").is_file():
         raise FileNotFoundError(f"not found: {path} (no config.json there; a checkpoint folder holds config.json and "
                                 "the weights)")
-    model = getattr(transformers, auto_cls).from_pretrained(str(path), local_files_only=True,
-                                                            attn_implementation="eager")
+    try:
+        model = getattr(transformers, auto_cls).from_pretrained(str(path), local_files_only=True,
+                                                                attn_implementation="eager")
+    except OSError as exc:  # no weights file, or one that cannot be read
+        raise FileNotFoundError(f"not found: the weights of {path} ({exc})") from exc
     if getattr(model.config, "is_encoder_decoder", False) and hasattr(model, "get_encoder"):
         model = model.get_encoder()  # the encoder tower is what is exported
     tok = None
