@@ -14,7 +14,7 @@ import torch
 from torch import nn
 
 from . import backends, contract
-from .ops import check_inputs, check_lengths
+from .ops import check_bias, check_inputs, check_lengths
 from .symbolic import attention_for_export
 
 
@@ -72,15 +72,20 @@ class EncoderOnlyAttention(nn.Module):
                 f"scale={self.scale:.4g}, layout={self.layout}, backend={self.backend_name}")
 
     def forward(self, query: torch.Tensor, key: torch.Tensor, value: torch.Tensor,
-                seq_lens: torch.Tensor | None = None, cu_seqlens: torch.Tensor | None = None) -> torch.Tensor:
-        """padded: q [B, S, H*D], k/v [B, S, Hkv*D], seq_lens [B] int32 (optional).
-        packed: q [T, H*D], k/v [T, Hkv*D], cu_seqlens [B+1] int32."""
+                seq_lens: torch.Tensor | None = None, cu_seqlens: torch.Tensor | None = None,
+                attn_bias: torch.Tensor | None = None) -> torch.Tensor:
+        """padded: q [B, S, H*D], k/v [B, S, Hkv*D], seq_lens [B] int32 (optional), attn_bias [B|1, H|1, S, S]
+        (optional, added to the scaled scores; cast to the query's dtype).
+        packed: q [T, H*D], k/v [T, Hkv*D], cu_seqlens [B+1] int32; no bias."""
         if self.layout == "padded" and cu_seqlens is not None:
             raise ValueError("cu_seqlens belongs to the packed layout; this layer is padded (pass seq_lens), or "
                              "construct it with layout='packed'")
         if self.layout == "packed" and seq_lens is not None:
             raise ValueError("seq_lens belongs to the padded layout; this layer is packed (pass cu_seqlens)")
         lengths = cu_seqlens if self.layout == "packed" else seq_lens
+        check_bias(attn_bias, query, num_heads=self.num_heads, layout=self.layout)
+        if attn_bias is not None and attn_bias.dtype != query.dtype:
+            attn_bias = attn_bias.to(query.dtype)
         meta = self.metadata_builder.build(layout=self.layout, seq_lens=seq_lens, cu_seqlens=cu_seqlens)
         assert not meta.causal  # the encoder-only builder guarantees it
         if torch.onnx.is_in_onnx_export():
@@ -90,6 +95,8 @@ class EncoderOnlyAttention(nn.Module):
             check_lengths(lengths, self.layout, query.shape[0], None)  # dtype/rank only while tracing
             return attention_for_export(query, key, value, lengths, num_heads=self.num_heads,
                                         num_kv_heads=self.num_kv_heads, head_size=self.head_size, scale=self.scale,
-                                        backend=self.attn_backend.onnx_backend, layout=self.layout)
+                                        backend=self.attn_backend.onnx_backend, layout=self.layout,
+                                        attn_bias=attn_bias)
         return torch.ops.encexport.encoder_only_attention(query, key, value, lengths, self.num_heads,
-                                                          self.num_kv_heads, self.head_size, self.scale, self.layout)
+                                                          self.num_kv_heads, self.head_size, self.scale, self.layout,
+                                                          attn_bias)

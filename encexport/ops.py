@@ -4,6 +4,10 @@ Registered with torch.library so torch.compile / torch.export see one opaque op 
 shapes). Its body is the PyTorch reference: SDPA with a key-padding mask for the padded layout, one SDPA
 call per sequence for the packed layout, and the explicit softmax math in `reference_attention` (used by
 tests as the independent reference and by the `decomposed` export target).
+
+The optional additive bias `attn_bias` [B|1, H|1, S, S] (padded layout only) is added to the scaled scores
+before the softmax: relative position biases (T5, MPNet, BEiT, DeBERTa's disentangled terms) and masks that
+are not key padding. Padded keys stay masked whatever the bias holds.
 """
 
 from __future__ import annotations
@@ -56,6 +60,33 @@ def check_lengths(lengths: torch.Tensor | None, layout: str, batch_or_tokens: in
             raise ValueError(f"seq_lens must lie in [0, {seq_len}] (the padded length), got {vals.tolist()}")
 
 
+BIAS_PACKED = ("attn_bias belongs to the padded layout ([B|1, H|1, S, S] over padded positions); the packed layout "
+               "has no bias: export padded")
+
+
+def check_bias(attn_bias: torch.Tensor | None, q: torch.Tensor, *, num_heads: int, layout: str) -> None:
+    """attn_bias: [B|1, H|1, S, S], a float dtype, padded layout (shape checks only where sizes are known ints)."""
+    if attn_bias is None:
+        return
+    if layout != "padded":
+        raise ValueError(BIAS_PACKED)
+    if not isinstance(attn_bias, torch.Tensor):
+        raise TypeError(f"attn_bias must be a torch.Tensor, got {type(attn_bias).__name__}")
+    if attn_bias.dim() != 4:
+        raise ValueError(f"attn_bias has shape {tuple(attn_bias.shape)}; expected [B|1, H|1, S, S] (4-D)")
+    if not attn_bias.is_floating_point():
+        raise ValueError(f"attn_bias has dtype {attn_bias.dtype}; it is added to the scores: use a float dtype (a "
+                         "boolean mask that is not key padding has no place in an encoder-only node)")
+    if attn_bias.device != q.device:
+        raise ValueError(f"attn_bias is on {attn_bias.device} but query is on {q.device}")
+    expect = {0: (q.shape[0], "B"), 1: (num_heads, "H"), 2: (q.shape[1], "S"), 3: (q.shape[1], "S")}
+    for dim, (size, name) in expect.items():
+        got = attn_bias.shape[dim]
+        if isinstance(got, int) and isinstance(size, int) and got != size and not (dim < 2 and got == 1):
+            want = f"{name} = {size}" + (" or 1" if dim < 2 else "")
+            raise ValueError(f"attn_bias has shape {tuple(attn_bias.shape)}: dimension {dim} must be {want}")
+
+
 def _split_heads(x: torch.Tensor, heads: int, head_size: int) -> torch.Tensor:
     """[B, S, heads*D] -> [B, heads, S, D]."""
     return x.unflatten(-1, (heads, head_size)).transpose(1, 2)
@@ -82,17 +113,19 @@ def _packed_per_sequence(padded_fn):
     """padded_fn also takes layout="packed": then it runs on each sequence of the packed rows (_per_sequence)."""
 
     @functools.wraps(padded_fn)
-    def attention(q, k, v, lengths, *, layout: str = "padded", **kw) -> torch.Tensor:
+    def attention(q, k, v, lengths, *, layout: str = "padded", attn_bias=None, **kw) -> torch.Tensor:
         if layout == "packed":
+            if attn_bias is not None:
+                raise ValueError(BIAS_PACKED)
             return _per_sequence(padded_fn, q, k, v, lengths, **kw)
-        return padded_fn(q, k, v, lengths, **kw)
+        return padded_fn(q, k, v, lengths, attn_bias=attn_bias, **kw)
 
     return attention
 
 
 @_packed_per_sequence
 def reference_attention(q, k, v, lengths, *, num_heads: int, num_kv_heads: int, head_size: int,
-                        scale: float) -> torch.Tensor:
+                        scale: float, attn_bias=None) -> torch.Tensor:
     """Explicit math in fp32: the semantics of the node, written for reading, not speed."""
     B, S, _ = q.shape
     qh = _split_heads(q.float(), num_heads, head_size)
@@ -101,6 +134,8 @@ def reference_attention(q, k, v, lengths, *, num_heads: int, num_kv_heads: int, 
     vh = _split_heads(v.float(), num_kv_heads, head_size).repeat_interleave(group, dim=1)
     key_valid = key_valid_mask(lengths, B, S, q.device)
     scores = torch.matmul(qh, kh.transpose(-1, -2)) * scale
+    if attn_bias is not None:
+        scores = scores + attn_bias.float()
     scores = scores.masked_fill(~key_valid[:, None, None, :], float("-inf"))
     probs = torch.softmax(scores, dim=-1)
     out = torch.matmul(probs, vh)  # [B, H, S, D]
@@ -111,7 +146,7 @@ def reference_attention(q, k, v, lengths, *, num_heads: int, num_kv_heads: int, 
 
 @_packed_per_sequence
 def sdpa_attention(q, k, v, lengths, *, num_heads: int, num_kv_heads: int, head_size: int,
-                   scale: float) -> torch.Tensor:
+                   scale: float, attn_bias=None) -> torch.Tensor:
     """The same semantics through torch SDPA (fused kernels where torch has them)."""
     B, S, _ = q.shape
     qh = _split_heads(q, num_heads, head_size)
@@ -126,12 +161,16 @@ def sdpa_attention(q, k, v, lengths, *, num_heads: int, num_kv_heads: int, head_
         zero = torch.zeros((), dtype=k.dtype, device=k.device)
         kh = torch.where(key_valid[:, None, :, None], kh, zero)
         vh = torch.where(key_valid[:, None, :, None], vh, zero)
+    if attn_bias is not None:
+        # The bias is added to the scaled scores; padded keys stay at -inf whatever the bias holds there.
+        bias = attn_bias.to(q.dtype)
+        mask = bias if mask is None else bias.masked_fill(~mask, float("-inf"))
     # On CPU the math kernel: torch's fused CPU kernel turns a NaN query row into zeros instead of NaN.
     backends = [SDPBackend.MATH] if q.device.type == "cpu" else _GPU_SDPA_ORDER
     with sdpa_kernel(backends):
         out = torch.nn.functional.scaled_dot_product_attention(
             qh, kh, vh, attn_mask=mask, scale=scale, enable_gqa=num_kv_heads != num_heads)
-    if mask is not None:  # padded query rows (and fully masked rows, NaN from SDPA) are defined as zeros
+    if lengths is not None:  # padded query rows (and fully masked rows, NaN from SDPA) are defined as zeros
         out = torch.where(key_valid[:, None, :, None], out, torch.zeros((), dtype=out.dtype, device=out.device))
     return out.transpose(1, 2).flatten(2)
 
@@ -180,20 +219,22 @@ def _check_inputs(q, k, v, lengths, *, num_heads: int, num_kv_heads: int, head_s
 @torch.library.custom_op("encexport::encoder_only_attention", mutates_args=())
 def encoder_only_attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, lengths: torch.Tensor | None,
                            num_heads: int, num_kv_heads: int, head_size: int, scale: float,
-                           layout: str) -> torch.Tensor:
+                           layout: str, attn_bias: torch.Tensor | None = None) -> torch.Tensor:
     check_inputs(q, k, v, lengths, num_heads=num_heads, num_kv_heads=num_kv_heads, head_size=head_size, layout=layout)
     check_lengths(lengths, layout, q.shape[0], q.shape[1] if layout == "padded" else None)
+    check_bias(attn_bias, q, num_heads=num_heads, layout=layout)
     if not math.isfinite(scale):
         raise ValueError(f"scale must be finite, got {scale}")
     return sdpa_attention(q, k, v, lengths, num_heads=num_heads, num_kv_heads=num_kv_heads, head_size=head_size,
-                          scale=scale, layout=layout).contiguous()
+                          scale=scale, layout=layout, attn_bias=attn_bias).contiguous()
 
 
 @encoder_only_attention.register_fake
-def _(q, k, v, lengths, num_heads, num_kv_heads, head_size, scale, layout):
+def _(q, k, v, lengths, num_heads, num_kv_heads, head_size, scale, layout, attn_bias=None):
     # Same shape/dtype checks as the real op: a strict torch.export (the dynamo exporter's retry) reaches the op
     # through this fake, and without them an int64 seq_lens was accepted here and surfaced only as an opaque
     # "No ONNX function found for encexport.encoder_only_attention" at ONNX translation.
     check_inputs(q, k, v, lengths, num_heads=num_heads, num_kv_heads=num_kv_heads, head_size=head_size, layout=layout)
     check_lengths(lengths, layout, q.shape[0], q.shape[1] if layout == "padded" else None, values=False)
+    check_bias(attn_bias, q, num_heads=num_heads, layout=layout)
     return torch.empty_like(q)

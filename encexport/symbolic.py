@@ -102,18 +102,21 @@ def _emit(domain_op: str, inputs: Sequence[torch.Tensor | None], attrs: dict[str
 # ---------------------------------------------------------------------------------------------------------
 # The targets.
 def attention_for_export(q, k, v, lengths, *, num_heads: int, num_kv_heads: int, head_size: int, scale: float,
-                         backend: str, layout: str) -> torch.Tensor:
-    """Called by the layer while torch.onnx.export runs; returns the traced output."""
+                         backend: str, layout: str, attn_bias: torch.Tensor | None = None) -> torch.Tensor:
+    """Called by the layer while torch.onnx.export runs; returns the traced output.
+
+    attn_bias (padded layout only) is the node's 5th input; without lengths the 4th input is left empty."""
     target = current_target()
     kw = dict(num_heads=num_heads, num_kv_heads=num_kv_heads, head_size=head_size, scale=scale)
     if target == "encexport":
         attrs = contract.node_attributes(backend=backend, layout=layout, **kw)
 
-        def eager(q_, k_, v_, lengths_=None):
+        def eager(q_, k_, v_, lengths_=None, bias_=None):
             return torch.ops.encexport.encoder_only_attention(q_, k_, v_, lengths_, num_heads, num_kv_heads,
-                                                              head_size, scale, layout)
+                                                              head_size, scale, layout, bias_)
 
-        return _emit(f"{contract.DOMAIN}::{contract.OP_TYPE}", [q, k, v, lengths], attrs, eager)
+        return _emit(f"{contract.DOMAIN}::{contract.OP_TYPE}", [q, k, v, lengths, attn_bias], attrs, eager)
+    kw["attn_bias"] = attn_bias
     if target == "decomposed":
         return decomposed_attention(q, k, v, lengths, layout=layout, **kw)
     if target == "onnx-attention":
@@ -131,26 +134,34 @@ def _packed_as_batch_of_one(q, k, v, cu_seqlens):
     return q[None], k[None], v[None], same_sequence
 
 
-def decomposed_attention(q, k, v, lengths, *, num_heads, num_kv_heads, head_size, scale, layout):
+def _refuse_packed_bias(attn_bias, layout):
+    if attn_bias is not None and layout == "packed":
+        raise ValueError("attn_bias belongs to the padded layout; export padded")
+
+
+def decomposed_attention(q, k, v, lengths, *, num_heads, num_kv_heads, head_size, scale, layout, attn_bias=None):
     """Plain MatMul/Softmax ops: the semantics of the node in standard ONNX (opset >= 13)."""
+    _refuse_packed_bias(attn_bias, layout)
     if layout == "packed":
         q1, k1, v1, allowed = _packed_as_batch_of_one(q, k, v, lengths)
         return _masked_math(q1, k1, v1, allowed[None], num_heads, num_kv_heads, head_size, scale)[0]
     if lengths is None:
         return reference_attention(q, k, v, None, num_heads=num_heads, num_kv_heads=num_kv_heads,
-                                   head_size=head_size, scale=scale)
+                                   head_size=head_size, scale=scale, attn_bias=attn_bias)
     valid = key_valid_mask(lengths, q.shape[0], q.shape[1], q.device)
     allowed = valid[:, None, :] & valid[:, :, None]  # [B, S(query), S(key)]
-    return _masked_math(q, k, v, allowed, num_heads, num_kv_heads, head_size, scale)
+    return _masked_math(q, k, v, allowed, num_heads, num_kv_heads, head_size, scale, attn_bias)
 
 
-def _masked_math(q, k, v, allowed, num_heads, num_kv_heads, head_size, scale):
+def _masked_math(q, k, v, allowed, num_heads, num_kv_heads, head_size, scale, attn_bias=None):
     """Softmax attention where allowed[b, i, j] says whether query i may see key j; rows with no key are 0."""
     group = num_heads // num_kv_heads
     qh = q.unflatten(-1, (num_heads, head_size)).transpose(1, 2)
     kh = k.unflatten(-1, (num_kv_heads, head_size)).transpose(1, 2).repeat_interleave(group, dim=1)
     vh = v.unflatten(-1, (num_kv_heads, head_size)).transpose(1, 2).repeat_interleave(group, dim=1)
     scores = torch.matmul(qh.float(), kh.float().transpose(-1, -2)) * scale
+    if attn_bias is not None:
+        scores = scores + attn_bias.float()
     scores = scores.masked_fill(~allowed[:, None], float("-inf"))
     probs = torch.softmax(scores, dim=-1)
     probs = torch.where(allowed[:, None], probs, torch.zeros((), dtype=probs.dtype, device=probs.device))
@@ -158,8 +169,9 @@ def _masked_math(q, k, v, allowed, num_heads, num_kv_heads, head_size, scale):
     return out.transpose(1, 2).flatten(2).to(q.dtype)
 
 
-def onnx_attention23(q, k, v, lengths, *, num_heads, num_kv_heads, head_size, scale, layout):
+def onnx_attention23(q, k, v, lengths, *, num_heads, num_kv_heads, head_size, scale, layout, attn_bias=None):
     """ONNX `Attention` (opset 23) through torch.onnx.ops.attention; needs the dynamo exporter."""
+    _refuse_packed_bias(attn_bias, layout)
     if is_legacy_export():
         raise ValueError("target 'onnx-attention' (ONNX Attention, opset 23) needs the dynamo exporter; "
                          "export with exporter='dynamo' and opset >= 23")
@@ -171,6 +183,8 @@ def onnx_attention23(q, k, v, lengths, *, num_heads, num_kv_heads, head_size, sc
     valid = key_valid_mask(lengths, q.shape[0], q.shape[1], q.device)
     # ONNX Runtime wants the mask's query axis spelled out (no broadcasting over it): [B, 1, S, S].
     mask = valid[:, None, None, :].expand(-1, -1, q.shape[1], -1)
+    if attn_bias is not None:  # an additive float mask: the bias, -inf at padded keys
+        mask = attn_bias.to(q.dtype).masked_fill(~mask, float("-inf"))
     out = _attention23(q, k, v, mask, num_heads, num_kv_heads, head_size, scale)
     return torch.where(valid[:, :, None], out, torch.zeros((), dtype=out.dtype, device=out.device))
 
@@ -182,8 +196,8 @@ def _attention23(q, k, v, mask, num_heads, num_kv_heads, head_size, scale):
     return out
 
 
-def ms_multihead_attention(q, k, v, lengths, *, num_heads, num_kv_heads, head_size, scale, layout):
-    """com.microsoft MultiHeadAttention (ORT contrib op) with a [B, S] key-padding mask."""
+def ms_multihead_attention(q, k, v, lengths, *, num_heads, num_kv_heads, head_size, scale, layout, attn_bias=None):
+    """com.microsoft MultiHeadAttention (ORT contrib op) with a [B, S] key-padding mask (and its attention_bias)."""
     if layout == "packed":
         raise ValueError("target 'ms-mha' supports the padded layout; for packed input ORT's "
                          "PackedMultiHeadAttention runs on CUDA only -- export padded, or use target 'encexport'")
@@ -195,9 +209,9 @@ def ms_multihead_attention(q, k, v, lengths, *, num_heads, num_kv_heads, head_si
     key_padding_mask = valid.to(torch.int32)
     attrs = {"num_heads": int(num_heads), "scale": float(scale), "unidirectional": 0}
 
-    def eager(q_, k_, v_, bias_, mask_):
+    def eager(q_, k_, v_, bias_, mask_, attn_bias_=None):
         return reference_attention(q_, k_, v_, mask_.sum(-1).to(torch.int32), num_heads=num_heads,
-                                   num_kv_heads=num_heads, head_size=head_size, scale=scale)
+                                   num_kv_heads=num_heads, head_size=head_size, scale=scale, attn_bias=attn_bias_)
 
-    out = _emit("com.microsoft::MultiHeadAttention", [q, k, v, None, key_padding_mask], attrs, eager)
+    out = _emit("com.microsoft::MultiHeadAttention", [q, k, v, None, key_padding_mask, attn_bias], attrs, eager)
     return torch.where(valid[:, :, None], out, torch.zeros((), dtype=out.dtype, device=out.device))

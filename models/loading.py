@@ -52,8 +52,16 @@ def from_checkpoint(path: str | Path, default_pooling: dict, *, auto_cls: str = 
     import transformers
 
     path = Path(path)
-    model = getattr(transformers, auto_cls).from_pretrained(str(path), local_files_only=True,
-                                                            attn_implementation="eager")
+    if not (path / "config.json").is_file():
+        raise FileNotFoundError(f"not found: {path} (no config.json there; a checkpoint folder holds config.json and "
+                                "the weights)")
+    try:
+        model = getattr(transformers, auto_cls).from_pretrained(str(path), local_files_only=True,
+                                                                attn_implementation="eager")
+    except OSError as exc:  # no weights file, or one that cannot be read
+        raise FileNotFoundError(f"not found: the weights of {path} ({exc})") from exc
+    if getattr(model.config, "is_encoder_decoder", False) and hasattr(model, "get_encoder"):
+        model = model.get_encoder()  # the encoder tower is what is exported
     tok = None
     if tokenizer and any((path / f).is_file() for f in ("tokenizer.json", "tokenizer_config.json", "vocab.txt")):
         tok = transformers.AutoTokenizer.from_pretrained(str(path), local_files_only=True)
@@ -75,6 +83,13 @@ def random_text_inputs(config, input_names, *, batch: int = 3, seq: int = 12, se
     if getattr(config, "type_vocab_size", 2) < 2:
         inputs["token_type_ids"].zero_()
     return {n: inputs[n] for n in input_names}
+
+
+def random_audio_inputs(config, input_names=("input_features",), *, batch: int = 2, seed: int = 0, **_) -> dict:
+    """Log-mel features [B, mel bins, frames]: the frames the encoder's positions cover (2 per position)."""
+    gen = torch.Generator().manual_seed(seed)
+    frames = 2 * config.max_source_positions
+    return {"input_features": torch.randn(batch, config.num_mel_bins, frames, generator=gen)}
 
 
 def random_image_inputs(config, input_names=("pixel_values",), *, batch: int = 2, seed: int = 0, **_) -> dict:

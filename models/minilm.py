@@ -19,6 +19,9 @@ RECIPE = Recipe(
     model_types=("bert",),
     load=load,
     patch=bert.patch,
+    handling="rule",
+    note=bert.FAST_PATH,
+    aliases=("sentence-transformers/all-MiniLM-L6-v2",),
     sample_texts=(
         "A man is eating food.",
         "The new movie is awesome and I would watch it again tomorrow with all of my friends.",

@@ -6,8 +6,13 @@ out of the Linear layers, straight into the attention node: no transposes around
 lengths come from the model wrapper through a shared LengthsSlot.
 
 What differs between families is described by an `AttentionRule`: the projection names, a fused q/k/v
-projection, an output projection living inside the attention module, rotary embeddings, and a check that
+projection, an output projection living inside the attention module, rotary embeddings, an additive bias the
+module receives (MPNet's relative position bias, written as the node's attn_bias input), and a check that
 refuses layers the node cannot express (sliding windows).
+
+Rules are for families whose attention does not go through transformers' attention interface (MPNet) and for
+the BERT-layout fast path (one q/k/v GEMM, no transposes around the node); every other family goes through
+the interface (interface.py).
 """
 
 from __future__ import annotations
@@ -34,6 +39,8 @@ class LengthsSlot:
 
     def __init__(self):
         self.value: torch.Tensor | None = None
+        # Qualified names of the modules whose attention runs through the node (the per-layer check hooks them).
+        self.attention_modules: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -48,6 +55,8 @@ class AttentionRule:
     out: str | None = None  # output projection applied inside the attention module (DistilBERT, ViT, ModernBERT)
     rotary: bool = False  # q/k get the (cos, sin) the layer passes as `position_embeddings`
     check: Callable[[nn.Module, nn.Module], None] | None = None  # (model, module) -> raise if unsupported
+    # (argument name, position among the arguments after hidden_states) of an additive bias [B|1, H, S, S]
+    bias: tuple[str, int] | None = None
 
     def projection_names(self) -> tuple[str, ...]:
         names = (self.qkv,) if self.qkv else (self.q, self.k, self.v)
@@ -59,9 +68,12 @@ class PatchedSelfAttention(nn.Module):
 
     def __init__(self, original: nn.Module, num_heads: int, slot: LengthsSlot, *, q="query", k="key", v="value",
                  qkv: str | None = None, out: str | None = None, rotary: bool = False,
-                 backend: str | None = None, layout: str = "padded"):
+                 bias: tuple[str, int] | None = None, backend: str | None = None, layout: str = "padded"):
         super().__init__()
-        self.rule = AttentionRule(type(original).__name__, q=q, k=k, v=v, qkv=qkv, out=out, rotary=rotary)
+        self.rule = AttentionRule(type(original).__name__, q=q, k=k, v=v, qkv=qkv, out=out, rotary=rotary, bias=bias)
+        if bias is not None and layout != "padded":
+            raise UnsupportedModelError(f"{type(original).__name__} adds a bias to its attention scores: the node's "
+                                        "attn_bias input is padded only; export padded")
         for name in self.rule.projection_names():
             setattr(self, name, getattr(original, name))
         first = getattr(original, qkv or q)
@@ -100,6 +112,10 @@ class PatchedSelfAttention(nn.Module):
         if self.rule.rotary:
             cos, sin = kwargs.get("position_embeddings") or args[0]
             q, k = self._rotate(q, k, cos, sin)
+        bias = None
+        if self.rule.bias is not None:
+            name, position = self.rule.bias
+            bias = kwargs[name] if name in kwargs else (args[position] if len(args) > position else None)
         if self.attn.layout == "packed":
             # The packed wrapper runs the model on one row of tokens [1, T, ...]; the node takes [T, H*D].
             row = q.dim() == 3
@@ -108,7 +124,7 @@ class PatchedSelfAttention(nn.Module):
             out = self.attn(q, k, v, cu_seqlens=self.slot.value)
             out = out[None] if row else out
         else:
-            out = self.attn(q, k, v, seq_lens=self.slot.value)
+            out = self.attn(q, k, v, seq_lens=self.slot.value, attn_bias=bias)
         if self.rule.out:
             out = getattr(self, self.rule.out)(out)
         return out, None
@@ -129,13 +145,14 @@ def patch_attention(model: nn.Module, rules: tuple[AttentionRule, ...], num_head
         if rule.check is not None:
             rule.check(model, mod)
     slot = LengthsSlot()
+    slot.attention_modules = tuple(name for name, _ in targets)
     for name, mod in targets:
         rule = by_cls[type(mod).__name__]
         parent_name, _, child = name.rpartition(".")
         parent = model.get_submodule(parent_name) if parent_name else model
         setattr(parent, child, PatchedSelfAttention(mod, num_heads, slot, q=rule.q, k=rule.k, v=rule.v,
                                                     qkv=rule.qkv, out=rule.out, rotary=rule.rotary,
-                                                    backend=backend, layout=layout))
+                                                    bias=rule.bias, backend=backend, layout=layout))
     return slot
 
 

@@ -35,3 +35,9 @@ class Recipe:
     load_checkpoint: Callable[[Path], tuple] | None = None
     # Position id of a sequence's first token, from the config (packed variant; None: no packed variant).
     first_position: Callable[[object], int] | None = lambda config: 0
+    # How its attention reaches the node: "interface" (transformers' attention interface, models/interface.py),
+    # "rule" (modules swapped by attention rules), "refused" (patch raises UnsupportedModelError; `note` says why).
+    handling: str = "interface"
+    note: str = ""
+    aliases: tuple[str, ...] = ()  # other names users type for it (hub ids of a shipped model)
+    random_weights: bool = False  # load() builds small random weights (checks re-initialise them to a trained scale)

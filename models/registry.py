@@ -2,6 +2,11 @@
 
 Every family module is imported here and nowhere else; families import only recipe.py, family.py and the
 shared pieces, so the registry sits on top and nothing imports back into it.
+
+Names: a recipe name (`bert`), an alias (the hub id of a shipped model: `sentence-transformers/all-MiniLM-L6-v2`),
+a Hugging Face model_type, or a local checkpoint folder. A folder of a family without a recipe goes through
+transformers' attention interface (generic.py); a path or hub id that is neither a folder nor a shipped model is
+"not found" (nothing is downloaded).
 """
 
 from __future__ import annotations
@@ -11,14 +16,20 @@ import functools
 import json
 from pathlib import Path
 
-from . import bert, distilbert, minilm, modernbert, roberta, vit, xlm_roberta
+from . import (albert, beit, bert, camembert, clip, deberta_v2, distilbert, electra, generic, minilm, modernbert, mpnet,
+               roberta, t5, vit, whisper, xlm_roberta)
 from .recipe import Recipe
 
 
 def _registry() -> dict[str, Recipe]:
-    recipes = [minilm.RECIPE, bert.RECIPE, roberta.RECIPE, xlm_roberta.RECIPE, distilbert.RECIPE, vit.RECIPE,
-               modernbert.RECIPE]
+    recipes = [minilm.RECIPE, bert.RECIPE, roberta.RECIPE, xlm_roberta.RECIPE, distilbert.RECIPE, electra.RECIPE,
+               camembert.RECIPE, albert.RECIPE, mpnet.RECIPE, deberta_v2.RECIPE, modernbert.RECIPE, t5.RECIPE,
+               vit.RECIPE, beit.RECIPE, clip.VISION, clip.TEXT, whisper.RECIPE]
     return {r.name.lower(): r for r in recipes}
+
+
+def recipes() -> list[Recipe]:
+    return list(_registry().values())
 
 
 def recipe_names() -> list[str]:
@@ -26,33 +37,49 @@ def recipe_names() -> list[str]:
 
 
 def _unknown(what: str) -> ValueError:
-    return ValueError(f"no recipe for {what}; supported: {', '.join(recipe_names())} (or a local checkpoint folder "
-                      "of one of these families). To add one, write models/<family>.py with a Recipe (loader + "
-                      "attention patch rules) and list it in models/registry.py")
+    return ValueError(f"no recipe for {what}; supported: {', '.join(recipe_names())}, or a local checkpoint folder "
+                      "of any model whose attention goes through transformers' attention interface. To add a family "
+                      "that keeps its own attention code, write models/<family>.py with a Recipe (loader + attention "
+                      "patch rules) and list it in models/registry.py")
 
 
 def _from_folder(path: Path) -> Recipe:
-    """A local Hugging Face checkpoint: the family recipe of its model_type, loading that folder offline."""
+    """A local Hugging Face checkpoint: the family recipe of its model_type, else the generic recipe."""
     config = path / "config.json"
     try:
-        model_type = json.loads(config.read_text()).get("model_type", "")
+        fields = json.loads(config.read_text())
+        model_type = fields.get("model_type", "")
     except (json.JSONDecodeError, AttributeError) as exc:
         raise ValueError(f"{config} is not a valid Hugging Face config (JSON object with model_type): {exc}") from exc
     family = next((r for r in _registry().values() if model_type in r.model_types and r.load_checkpoint), None)
     if family is None:
-        raise _unknown(f"model_type {model_type!r} (from {path / 'config.json'})")
-    return dataclasses.replace(family, name=str(path), load=functools.partial(family.load_checkpoint, path))
+        return generic.checkpoint_recipe(path, fields)
+    return dataclasses.replace(family, name=str(path), load=functools.partial(family.load_checkpoint, path),
+                               random_weights=False)
+
+
+def _looks_like_a_path(name: str) -> bool:
+    return name.startswith((".", "/", "~")) or "/" in name or "\\" in name
 
 
 def get_recipe(name: str) -> Recipe:
-    """By recipe name, by Hugging Face model_type, or from a local checkpoint folder holding config.json."""
+    """By recipe name or alias, by Hugging Face model_type, or from a local checkpoint folder holding config.json."""
     registry = _registry()
-    recipe = registry.get(name.lower())
+    key = name.lower()
+    recipe = registry.get(key) or next((r for r in registry.values() if key in (a.lower() for a in r.aliases)), None)
     if recipe is not None:
         return recipe
-    if (Path(name) / "config.json").is_file():
-        return _from_folder(Path(name))
+    path = Path(name).expanduser()
+    if (path / "config.json").is_file():
+        return _from_folder(path)
+    if path.is_dir():
+        raise FileNotFoundError(f"not found: {name} has no config.json (a Hugging Face checkpoint folder holds "
+                                "config.json and the weights)")
     for r in registry.values():
-        if name.lower() in r.model_types:
+        if key in r.model_types:
             return r
+    if _looks_like_a_path(name):
+        raise FileNotFoundError(f"not found: {name} is no local folder and no model shipped with encexport "
+                                f"({', '.join(a for r in registry.values() for a in r.aliases)}); nothing is "
+                                "downloaded: save the model locally (save_pretrained) and pass its folder")
     raise _unknown(f"model {name!r}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from .family import family_recipe
 from .loading import SMALL
+from .bert import FAST_PATH
 from .patching import AttentionRule
 
 
@@ -23,6 +24,7 @@ def roberta_family(name: str, class_prefix: str, pooling: dict, description: str
         first_position=lambda config: config.pad_token_id + 1,  # positions count after the pad id
         input_names=("input_ids", "attention_mask"),  # what RoBERTa tokenizers return
         description=description,
+        note=FAST_PATH,
     )
 
 

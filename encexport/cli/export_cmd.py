@@ -201,6 +201,9 @@ def _run(args, recipe, out: Path) -> int:
                       fp32_fallbacks=rep.fp32_fallbacks, check="PASS" if ok else "FAIL")
         print(f"{'PASS' if ok else 'FAIL'}: min cosine {rep.min_cosine:.6f} (threshold {threshold}, {dtype} model)")
         status = 0 if ok else 1
+        from ..check.layers import layer_check
+
+        status = max(status, layer_check(recipe, report))
     if args.format == "engine":
         from ..build import build_engine
         from ..progress import step

@@ -13,6 +13,7 @@ import sys
 # (command module, what it needs): the pipeline reads top to bottom.
 COMMANDS = (
     "encexport.cli.build_plugins_cmd",
+    "encexport.cli.models_cmd",
     "encexport.cli.export_cmd",
     "encexport.cli.check_cmd",
     "encexport.cli.build_cmd",

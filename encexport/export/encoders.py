@@ -92,24 +92,41 @@ class ImageEncoder(nn.Module):
     """pixel_values -> (last_hidden_state, pooler_output). Every patch token is valid: the patched layers get
     no lengths (slot value None), so each node runs over the full sequence without a lengths input."""
 
+    input_name = "pixel_values"
+
     def __init__(self, model: nn.Module, pooling: dict, slot=None):
         super().__init__()
         self.model = model
         self.pooling = pooling
         self.slot = slot
 
-    def forward(self, pixel_values):
+    def _encode(self, features):
         if self.slot is not None:
             self.slot.value = None
-        out = self.model(pixel_values=pixel_values)
+        out = self.model(**{self.input_name: features})
         hidden = out.last_hidden_state
-        pooled = out.pooler_output if self.pooling.get("mode") == "pooler" else None
+        mode = self.pooling.get("mode")
+        if mode == "mean":
+            return hidden, hidden.mean(1)
+        pooled = getattr(out, "pooler_output", None) if mode == "pooler" else None
         if pooled is None:  # no pooler layer: the CLS token, as the pooler would read it
             pooled = hidden[:, 0]
         return hidden, pooled
 
+    def forward(self, pixel_values):
+        return self._encode(pixel_values)
 
-WRAPPERS = {"text": SentenceEncoder, "image": ImageEncoder}
+
+class AudioEncoder(ImageEncoder):
+    """input_features (log-mel, a fixed number of frames) -> (last_hidden_state, pooled); every frame valid."""
+
+    input_name = "input_features"
+
+    def forward(self, input_features):
+        return self._encode(input_features)
+
+
+WRAPPERS = {"text": SentenceEncoder, "image": ImageEncoder, "audio": AudioEncoder}
 
 
 def wrap(recipe, model, pooling, slot=None) -> nn.Module:

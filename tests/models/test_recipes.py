@@ -6,6 +6,7 @@ node per layer in the exported graph (dynamo for all, legacy for some), and ONNX
 library matching PyTorch at shapes other than the ones exported with; the same for the packed variant.
 """
 
+import copy
 import warnings
 
 import numpy as np
@@ -55,8 +56,13 @@ def test_patched_matches_unpatched_eager(family):
     valid = valid_tokens(inputs, expected)
     assert (hidden - expected)[valid].abs().max().item() <= TOL
     assert (pooled - ref_pooled).abs().max().item() <= TOL
-    layers = [m for m in patched.modules() if isinstance(m, PatchedSelfAttention)]
-    assert len(layers) == reference.model.config.num_hidden_layers
+    assert len(patched.slot.attention_modules) == reference.model.config.num_hidden_layers
+    if recipe.handling == "rule":
+        layers = [m for m in patched.modules() if isinstance(m, PatchedSelfAttention)]
+        assert len(layers) == reference.model.config.num_hidden_layers
+    else:  # through the attention interface: no module replaced
+        assert patched.model.config._attn_implementation == "encexport"
+        assert not any(isinstance(m, PatchedSelfAttention) for m in patched.modules())
     state = patched.model.state_dict()
     assert state.keys() == original.keys()  # same names: projections kept under their attribute names
     assert all(torch.equal(state[k], original[k]) for k in original)
@@ -152,10 +158,12 @@ def test_image_encoder_has_no_packed_variant():
 def test_modernbert_narrow_sliding_window_is_refused_untouched():
     model, _, _ = modernbert.load(layer_types=["full_attention", "sliding_attention"], local_attention=16)
     before = [type(m).__name__ for m in model.modules()]
-    with pytest.raises(UnsupportedModelError, match=r"unsupported: sliding-window attention \(layer 1, window 16\); "
-                                                    "the encexport node implements full bidirectional attention"):
+    with pytest.raises(UnsupportedModelError, match=r"unsupported: sliding-window attention .* in layer layers\.1\.attn "
+                                                    r"\(ModernBertAttention\); the encexport node implements full "
+                                                    "bidirectional attention"):
         modernbert.patch(model)
     assert [type(m).__name__ for m in model.modules()] == before  # nothing half-patched
+    assert model.config._attn_implementation == "eager"  # the implementation is restored
 
 
 def test_modernbert_window_covering_all_positions_exports_as_full_attention():
@@ -165,8 +173,7 @@ def test_modernbert_window_covering_all_positions_exports_as_full_attention():
     assert model.config.layer_types[0] == "sliding_attention"
     rope = model.config.rope_parameters
     assert rope["sliding_attention"]["rope_theta"] != rope["full_attention"]["rope_theta"]
-    patched_model = model.__class__(model.config).eval()
-    patched_model.load_state_dict(model.state_dict())
+    patched_model = copy.deepcopy(model)  # its own config: the patch selects the attention implementation there
     patched = SentenceEncoder(patched_model, pooling, modernbert.patch(patched_model)).eval()
     inputs = random_text_inputs(model.config, ("input_ids", "attention_mask"), batch=3, seq=40, seed=2)
     expected = reference_hidden(model, inputs)
