@@ -50,7 +50,7 @@ def write(out: Path) -> None:
     models = out / "models.log"
     if models.is_file():
         # `encexport export` prints "wrote DIR/model.onnx", the check lines, then PASS/FAIL per model.
-        print("## Model recipes through ORT CUDA (`encexport export --exporter legacy`, fp32)\n")
+        print("## Model recipes through ORT CUDA (`encexport export --exporter legacy --dtype fp16`)\n")
         print("| model | providers | result |\n|---|---|---|")
         model, providers = None, ""
         for line in models.read_text().splitlines():
