@@ -76,14 +76,22 @@ def fp32_fallbacks(model, providers) -> list[str]:
     weights. On the CPU provider (1.32) MatMul, Add, BiasGelu and EmbedLayerNormalization have no float16
     kernel, so an fp16 model checked there computes mostly in fp32; the check says so instead of implying fp16
     arithmetic. Nodes of custom-op libraries (ours has float16 kernels) are not in ORT's registry: never listed.
+
+    Asked only of CPU-only sessions: reading ORT's kernel registry loads every provider library the wheel ships,
+    and onnxruntime-gpu's TensorRT provider, without TensorRT installed, fails there and can take the process down.
     """
     import onnx
-    from onnxruntime.capi import _pybind_state
 
+    if any(p != "CPUExecutionProvider" for p in providers):
+        return []
     graph = onnx.load(str(model), load_external_data=False).graph
     fp16 = {i.name for i in graph.initializer if i.data_type == onnx.TensorProto.FLOAT16}
     weighted = {("" if n.domain == "ai.onnx" else n.domain, n.op_type)
                 for n in graph.node if fp16.intersection(n.input)}
+    if not weighted:
+        return []
+    from onnxruntime.capi import _pybind_state
+
     registered, half = set(), set()
     for kernel in _pybind_state.get_all_opkernel_def():
         if kernel.provider in providers:

@@ -30,17 +30,21 @@ def transformers_class(name: str):
     return getattr(importlib.import_module(f"transformers.{module}"), attr)
 
 
-def dry_run_inputs(config, input_names, example_inputs):
+def dry_run_inputs(model, input_names, example_inputs):
+    """Small inputs for `model`: floating ones (pixels, audio features) in the model's own dtype, since the model is
+    patched after its cast to the export dtype."""
     if example_inputs is random_text_inputs:
-        return random_text_inputs(config, input_names, **DRY_RUN_SHAPES)
-    return example_inputs(config, input_names, batch=DRY_RUN_SHAPES["batch"])
+        return random_text_inputs(model.config, input_names, **DRY_RUN_SHAPES)
+    dtype = next(model.parameters()).dtype
+    inputs = example_inputs(model.config, input_names, batch=DRY_RUN_SHAPES["batch"])
+    return {n: t.to(dtype) if t.is_floating_point() else t for n, t in inputs.items()}
 
 
 def generic_patch(input_names, example_inputs):
     """patch(model, backend=, layout=) through the attention interface, dry-run on the family's example inputs."""
 
     def patch(model, **kwargs):
-        return patch_generic(model, dry_run=lambda m: m(**dry_run_inputs(m.config, input_names, example_inputs)),
+        return patch_generic(model, dry_run=lambda m: m(**dry_run_inputs(m, input_names, example_inputs)),
                              **kwargs)
 
     return patch

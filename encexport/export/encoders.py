@@ -103,7 +103,10 @@ class ImageEncoder(nn.Module):
     def _encode(self, features):
         if self.slot is not None:
             self.slot.value = None
-        out = self.model(**{self.input_name: features})
+        # The model's input stays float32 as users feed it; an fp16/bf16 export casts it at the graph's entrance
+        # (some families' embeddings cast it themselves, others would run a float32 conv on half weights).
+        weights = next(self.model.parameters()).dtype
+        out = self.model(**{self.input_name: features.to(weights)})
         hidden = out.last_hidden_state
         mode = self.pooling.get("mode")
         if mode == "mean":
