@@ -49,17 +49,20 @@ def write(out: Path) -> None:
         print()
     models = out / "models.log"
     if models.is_file():
-        # `encexport export` prints "wrote DIR/model.onnx", the check lines, then PASS/FAIL per model.
+        # `encexport export` prints its loading line, the check lines with PASS/FAIL, then "wrote DIR/model.onnx".
         print("## Model recipes through ORT CUDA (`encexport export --exporter legacy --dtype fp16`)\n")
         print("| model | providers | result |\n|---|---|---|")
         model, providers = None, ""
         for line in models.read_text().splitlines():
-            if line.startswith("wrote "):
-                model = Path(line.split()[1]).parent.name
+            loading = re.match(r"\[encexport\] loading (\S+) \(offline\)", line)
+            if loading:  # each model's lines follow its loading line
+                model, providers = loading.group(1), ""
             elif line.startswith("providers"):
                 providers = line.split(None, 1)[1]
             elif line.startswith(("PASS", "FAIL")) and model:
                 print(f"| {model} | {providers} | {line} |")
+            elif line.startswith("encexport: error") and model:
+                print(f"| {model} | | {line} |")
         print()
     san = out / "sanitizer.log"
     if san.is_file():

@@ -31,3 +31,17 @@ def test_summary_reads_the_run_folder(capsys, tmp_path):
     assert "| auto->flash | float16 | 64 | 1 | 3.75e-04 |" in text
     assert "| ort_cuda | 1 | 5.40e-04 |" in text
     assert "| memcheck | 0 errors |" in text
+
+
+def test_summary_names_each_model_by_its_own_lines(capsys, tmp_path):
+    (tmp_path / "models.log").write_text(
+        "[encexport] loading bert (offline) and patching its attention ...\n"
+        "providers            CUDAExecutionProvider, CPUExecutionProvider\n"
+        "PASS: min cosine 1.000000 (threshold 0.999, fp16 model)\n"
+        "wrote build/gpu_models/bert/model.onnx (report: build/gpu_models/bert/report.json)\n"
+        "[encexport] loading t5 (offline) and patching its attention ...\n"
+        "encexport: error: something the user can fix\n")
+    write(tmp_path)
+    text = capsys.readouterr().out
+    assert "| bert | CUDAExecutionProvider, CPUExecutionProvider | PASS: min cosine 1.000000" in text
+    assert "| t5 | | encexport: error: something the user can fix |" in text
