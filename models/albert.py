@@ -7,8 +7,7 @@ from .family import family_recipe
 
 RECIPE = family_recipe(
     name="albert",
-    model_class="AlbertModel",
-    config_class="AlbertConfig",
+    classes="Albert",
     config_fields=dict(embedding_size=32, type_vocab_size=2),
     pooling={"mode": "mean", "normalize": False},
     description="ALBERT from its config (small random weights; or a local checkpoint folder), mean pooling",

@@ -11,8 +11,7 @@ from .vit import IMAGE
 
 RECIPE = family_recipe(
     name="beit",
-    model_class="BeitModel",
-    config_class="BeitConfig",
+    classes="Beit",
     config_fields=dict(image_size=32, patch_size=8, num_channels=3, use_relative_position_bias=True),
     pooling={"mode": "pooler"},
     description="BEiT image encoder from its config (small random weights; or a local checkpoint folder): relative "

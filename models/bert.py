@@ -18,8 +18,7 @@ FAST_PATH = ("rule kept as the fast path: one q/k/v GEMM and no transposes aroun
 
 RECIPE = family_recipe(
     name="bert",
-    model_class="BertModel",
-    config_class="BertConfig",
+    classes="Bert",
     config_fields=dict(type_vocab_size=2),
     rules=RULES,
     pooling=POOLING,

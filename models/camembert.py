@@ -8,8 +8,7 @@ from .loading import SMALL
 
 RECIPE = family_recipe(
     name="camembert",
-    model_class="CamembertModel",
-    config_class="CamembertConfig",
+    classes="Camembert",
     config_fields=dict(max_position_embeddings=SMALL["max_position_embeddings"] + 2, type_vocab_size=1,
                        pad_token_id=1),
     pooling={"mode": "mean", "normalize": False},

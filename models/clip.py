@@ -11,14 +11,17 @@ from __future__ import annotations
 from .family import family_recipe
 from .vit import IMAGE
 
-VISION = family_recipe(
-    name="clip-vision",
-    model_class="CLIPVisionModel",
-    config_class="CLIPVisionConfig",
+
+
+def _tower(name: str, classes: str, **fields):
+    """One CLIP tower: its own model class (also for checkpoints, which hold both towers), pooler output."""
+    return family_recipe(name=name, classes=classes, pooling={"mode": "pooler"},
+                         model_types=(f"{name.replace('-', '_')}_model",), checkpoint_class=f"{classes}Model", **fields)
+
+
+VISION = _tower(
+    "clip-vision", "CLIPVision",
     config_fields=dict(image_size=32, patch_size=8, num_channels=3),
-    pooling={"mode": "pooler"},
-    model_types=("clip_vision_model",),
-    checkpoint_class="CLIPVisionModel",
     description="CLIP vision tower from its config (small random weights; or a local checkpoint folder), pooler = "
                 "post-LayerNorm CLS",
     **IMAGE,
@@ -27,14 +30,9 @@ VISION = family_recipe(
 TEXT_REFUSAL = ("causal attention: CLIP's text tower masks every token to the tokens before it; the encexport node "
                 "is bidirectional (causal=0)")
 
-TEXT = family_recipe(
-    name="clip-text",
-    model_class="CLIPTextModel",
-    config_class="CLIPTextConfig",
+TEXT = _tower(
+    "clip-text", "CLIPText",
     config_fields=dict(eos_token_id=2, bos_token_id=1, pad_token_id=0),
-    pooling={"mode": "pooler"},
-    model_types=("clip_text_model",),
-    checkpoint_class="CLIPTextModel",
     first_position=None,
     input_names=("input_ids", "attention_mask"),
     handling="refused",

@@ -67,8 +67,7 @@ def patch(model: nn.Module, *, backend: str | None = None, layout: str = "padded
 
 RECIPE = family_recipe(
     name="deberta-v2",
-    model_class="DebertaV2Model",
-    config_class="DebertaV2Config",
+    classes="DebertaV2",
     config_fields=dict(relative_attention=True, pos_att_type=["p2c", "c2p"], position_buckets=16,
                        max_relative_positions=-1, position_biased_input=False, type_vocab_size=0,
                        norm_rel_ebd="layer_norm", share_att_key=True),

@@ -9,8 +9,7 @@ POOLING = {"mode": "mean", "normalize": False}
 
 RECIPE = family_recipe(
     name="distilbert",
-    model_class="DistilBertModel",
-    config_class="DistilBertConfig",
+    classes="DistilBert",
     config_fields=dict(hidden_dim=128),  # its FFN width has no attribute_map entry
     pooling=POOLING,
     input_names=("input_ids", "attention_mask"),  # DistilBERT has no token type embeddings

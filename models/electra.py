@@ -6,8 +6,7 @@ from .family import family_recipe
 
 RECIPE = family_recipe(
     name="electra",
-    model_class="ElectraModel",
-    config_class="ElectraConfig",
+    classes="Electra",
     config_fields=dict(embedding_size=32, type_vocab_size=2),
     pooling={"mode": "cls", "normalize": False},
     description="ELECTRA discriminator from its config (small random weights; or a local checkpoint folder), CLS "

@@ -50,12 +50,17 @@ def generic_patch(input_names, example_inputs):
     return patch
 
 
-def family_recipe(*, name: str, model_class: str, config_class: str, pooling: dict, description: str,
+def family_recipe(*, name: str, pooling: dict, description: str, classes: str | None = None,
+                  model_class: str | None = None, config_class: str | None = None,
                   rules: tuple[AttentionRule, ...] | None = None, config_fields: dict | None = None,
                   tokenizer: bool = True, checkpoint_class: str = "AutoModel", **fields) -> Recipe:
-    """model_class / config_class: the transformers class names (imported lazily); config_fields: what the family's
+    """classes: the transformers class prefix (<classes>Model, <classes>Config), or model_class / config_class (names
+    imported lazily); config_fields: what the family's
     small config sets beyond the SMALL sizes; rules: None for the attention interface; fields: any other Recipe
     field (`patch` for a family that patches its own way). `load(**overrides)` builds a variant."""
+
+    model_class = model_class or f"{classes}Model"
+    config_class = config_class or f"{classes}Config"
 
     def config(**overrides):
         return transformers_class(config_class)(**(SMALL | (config_fields or {}) | overrides))

@@ -17,8 +17,7 @@ POOLING = {"mode": "mean", "normalize": False}
 
 RECIPE = family_recipe(
     name="modernbert",
-    model_class="ModernBertModel",
-    config_class="ModernBertConfig",
+    classes="ModernBert",
     # Global attention only; load(layer_types=..., local_attention=...) builds alternating variants.
     config_fields=dict(pad_token_id=0, bos_token_id=1, eos_token_id=2, cls_token_id=1, sep_token_id=2,
                        layer_types=["full_attention"] * SMALL["num_hidden_layers"]),

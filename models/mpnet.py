@@ -16,8 +16,7 @@ RULE = AttentionRule("MPNetSelfAttention", q="q", k="k", v="v", out="o", bias=("
 
 RECIPE = family_recipe(
     name="mpnet",
-    model_class="MPNetModel",
-    config_class="MPNetConfig",
+    classes="MPNet",
     config_fields=dict(max_position_embeddings=SMALL["max_position_embeddings"] + 2, pad_token_id=1,
                        relative_attention_num_buckets=32),
     rules=(RULE,),

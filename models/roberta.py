@@ -15,8 +15,7 @@ def roberta_family(name: str, class_prefix: str, pooling: dict, description: str
     """A RoBERTa-layout recipe: <prefix>Model, <prefix>Config, <prefix>SelfAttention."""
     return family_recipe(
         name=name,
-        model_class=f"{class_prefix}Model",
-        config_class=f"{class_prefix}Config",
+        classes=class_prefix,
         config_fields=dict(max_position_embeddings=SMALL["max_position_embeddings"] + 2, type_vocab_size=1,
                            pad_token_id=1),  # positions start after the pad id
         rules=(AttentionRule(f"{class_prefix}SelfAttention"),),

@@ -16,8 +16,7 @@ IMAGE = dict(tokenizer=False, first_position=None, input_names=("pixel_values",)
 
 RECIPE = family_recipe(
     name="vit",
-    model_class="ViTModel",
-    config_class="ViTConfig",
+    classes="ViT",
     config_fields=dict(image_size=32, patch_size=8, num_channels=3),
     pooling=POOLING,
     description="ViT image encoder from its config (small random weights; or a local checkpoint folder)",
