@@ -128,6 +128,11 @@ def _run(args, path, recipe, dtype, threshold, providers) -> bool:
         print(line)
     ok = rep.min_cosine >= threshold
     print(f"{'PASS' if ok else 'FAIL'}: min cosine {rep.min_cosine:.6f} (threshold {threshold}, {dtype} model)")
+    # The recipe's patch, layer by layer at trained-scale weights: an attention term the export dropped shows here
+    # even where the sentence-level numbers of small random weights cannot see it.
+    from ..check.layers import layer_check
+
+    ok = layer_check(recipe) == 0 and ok
     if args.no_polygraphy:
         return ok
     from ..check import compare

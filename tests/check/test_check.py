@@ -38,7 +38,7 @@ def test_encexport_check_passes_on_cpu(exports, capsys):
     assert main(["check", str(exports["encexport"])]) == 0
     out = capsys.readouterr().out
     assert "against pytorch" in out and "onnxrt-cpu" in out and "sentence_embedding" in out and "last_hidden_state" in out
-    assert out.count("PASS:") == 2 and "FAIL:" not in out  # the sentence report and the Polygraphy table
+    assert out.count("PASS:") == 3 and "FAIL:" not in out  # the sentence report, every layer, the Polygraphy table
 
 
 def test_polygraphy_cli_encexport_runner_matches_stock_onnxrt_on_a_decomposed_export(exports, tmp_path):

@@ -72,7 +72,7 @@ def test_fp16_export_and_check_agree(minilm_fp16):
     assert check.returncode == 0, check.stdout[-3000:] + check.stderr[-3000:]
     assert "threshold 0.999, fp16 model" in check.stdout
     assert "fp16 tolerances" in check.stdout and "atol 0.02" in check.stdout
-    assert check.stdout.count("PASS:") == 2 and "FAIL" not in check.stdout
+    assert check.stdout.count("PASS:") == 3 and "FAIL" not in check.stdout  # sentence, layers, Polygraphy
 
 
 def test_check_prints_a_verdict_table_and_writes_the_full_report(minilm_fp16):
@@ -102,7 +102,9 @@ def bert_export(tmp_path_factory, ort_library):
 def test_check_reads_the_recipe_from_report_json(bert_export, capsys):
     assert json.loads((bert_export / "report.json").read_text())["model"] == "bert"
     assert main(["check", str(bert_export / "model.onnx"), "--no-polygraphy"]) == 0
-    assert "PASS" in capsys.readouterr().out
+    out = capsys.readouterr().out
+    assert "PASS: min cosine" in out
+    assert "PASS: every attention layer against the unmodified model" in out  # the per-layer check runs too
 
 
 def test_check_refuses_a_model_that_contradicts_report_json(bert_export, capsys):
