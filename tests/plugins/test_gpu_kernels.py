@@ -21,7 +21,7 @@ import pytest
 
 torch = pytest.importorskip("torch")
 
-from reference import cu_seqlens, pack, sdpa_padded, unpack, valid_rows  # noqa: E402
+from reference import BIAS_FORMS, bias_inputs, cu_seqlens, pack, sdpa_padded, unpack, valid_rows  # noqa: E402
 
 from encexport import capabilities, contract  # noqa: E402
 
@@ -258,7 +258,6 @@ def test_cudnn_refuses_packed_layout_with_the_fix(testapi, cuda):
 # empty sequence and lengths off the tile boundaries; both flash tilings; a bias of -inf on whole key tiles; an
 # expanded (stride 0) bias view; `auto` and `cudnn` with a bias. The oracle is SDPA with the bias as its float
 # mask (keys past each length masked after it).
-BIAS_FORMS = {"BHSS": (True, True), "1HSS": (False, True), "B1SS": (True, False), "11SS": (False, False)}
 BIAS_CASES = [(backend, dtype, d, form)
               for backend in ("reference", "flash")
               for dtype in (torch.float16, torch.bfloat16)
@@ -269,14 +268,6 @@ BIAS_CASES = [(backend, dtype, d, form)
 def _bias_case_id(c) -> str:
     backend, dtype, d, form = c
     return f"{backend}-{str(dtype)[6:]}-d{d}-{form}"
-
-
-def _bias_inputs(seed: int, b: int, s: int, h: int, kv: int, d: int, dtype, device, form: str):
-    gen = torch.Generator().manual_seed(seed)
-    q, k, v = (torch.randn(b, s, n * d, generator=gen).to(device, dtype) for n in (h, kv, kv))
-    per_batch, per_head = BIAS_FORMS[form]
-    bias = (3 * torch.randn(b if per_batch else 1, h if per_head else 1, s, s, generator=gen)).to(device, dtype)
-    return q, k, v, bias
 
 
 def _check_bias(out, ref, lens, s, dtype, device, what):
@@ -294,7 +285,7 @@ def test_bias_matches_sdpa(case, testapi, cuda, record):
     b, s, h, kv = 4, 200, 4, 2  # 200: a partial last tile for every flash tiling
     lens = [200, 131, 0, 65]
     scale = 1 / math.sqrt(d)
-    q, k, v, bias = _bias_inputs(zlib.crc32(_bias_case_id(case).encode()), b, s, h, kv, d, dtype, cuda, form)
+    q, k, v, bias = bias_inputs(zlib.crc32(_bias_case_id(case).encode()), b, s, h, kv, d, dtype, cuda, form)
     ref = sdpa_padded(q, k, v, lens, h, kv, d, scale, bias=bias)
     out, used = testapi.attention(q, k, v, torch.tensor(lens, dtype=torch.int32, device=cuda), num_heads=h,
                                   num_kv_heads=kv, head_size=d, scale=scale, backend=backend,
@@ -314,7 +305,7 @@ def test_bias_matches_sdpa(case, testapi, cuda, record):
 def test_bias_each_flash_tiling(rows, form, testapi, cuda):
     b, s, h, d, dtype = 3, 333, 2, 64, torch.float16
     lens = [333, 128, 1]
-    q, k, v, bias = _bias_inputs(rows, b, s, h, h, d, dtype, cuda, form)
+    q, k, v, bias = bias_inputs(rows, b, s, h, h, d, dtype, cuda, form)
     ref = sdpa_padded(q, k, v, lens, h, h, d, 0.125, bias=bias)
     with testapi.flash_tiling(rows):
         out, used = testapi.attention(q, k, v, torch.tensor(lens, dtype=torch.int32, device=cuda), num_heads=h,
@@ -330,7 +321,7 @@ def test_bias_of_minus_infinity_on_whole_key_tiles(backend, testapi, cuda):
     # the online softmax must not turn a tile whose scores are all -inf into NaN.
     b, s, h, d, dtype = 2, 160, 2, 64, torch.bfloat16
     lens = [160, 150]
-    q, k, v, bias = _bias_inputs(11, b, s, h, h, d, dtype, cuda, "BHSS")
+    q, k, v, bias = bias_inputs(11, b, s, h, h, d, dtype, cuda, "BHSS")
     bias[:, :, :, :100] = float("-inf")
     bias[:, :, 7, :149] = float("-inf")
     ref = sdpa_padded(q, k, v, lens, h, h, d, 0.125, bias=bias)
@@ -344,7 +335,7 @@ def test_bias_of_minus_infinity_on_whole_key_tiles(backend, testapi, cuda):
 def test_bias_outside_the_valid_block_is_never_read(backend, testapi, cuda):
     b, s, h, d, dtype = 2, 96, 2, 32, torch.float16
     lens = [96, 40]
-    q, k, v, bias = _bias_inputs(5, b, s, h, h, d, dtype, cuda, "BHSS")
+    q, k, v, bias = bias_inputs(5, b, s, h, h, d, dtype, cuda, "BHSS")
     ref = sdpa_padded(q, k, v, lens, h, h, d, 0.2, bias=bias)
     poisoned = bias.clone()
     poisoned[1, :, 40:, :] = float("nan")
@@ -360,7 +351,7 @@ def test_expanded_bias_view_is_read_through_its_strides(backend, testapi, cuda):
     # A [1, H, S, S] bias expanded to [B, H, S, S] (batch stride 0) and a [S, S] one expanded over batch and heads.
     b, s, h, d, dtype = 3, 70, 4, 64, torch.float16
     lens = [70, 33, 70]
-    q, k, v, bias = _bias_inputs(9, b, s, h, h, d, dtype, cuda, "1HSS")
+    q, k, v, bias = bias_inputs(9, b, s, h, h, d, dtype, cuda, "1HSS")
     for view in (bias.expand(b, h, s, s), bias[:, :1].expand(b, h, s, s)):
         ref = sdpa_padded(q, k, v, lens, h, h, d, 0.125, bias=view)
         out, _ = testapi.attention(q, k, v, torch.tensor(lens, dtype=torch.int32, device=cuda), num_heads=h,
@@ -373,7 +364,7 @@ def test_auto_with_bias_passes_over_cudnn(testapi, cuda):
     # S = 512 is where auto prefers cudnn on Hopper; with a bias it must run flash, and say why.
     b, s, h, d, dtype = 2, 512, 4, 64, torch.float16
     lens = [512, 300]
-    q, k, v, bias = _bias_inputs(3, b, s, h, h, d, dtype, cuda, "1HSS")
+    q, k, v, bias = bias_inputs(3, b, s, h, h, d, dtype, cuda, "1HSS")
     expect, why = capabilities.auto_backend("float16", d, seq_len=s, num_heads=h, bias=True, device=cuda.index or 0)
     assert expect == "flash" and "cudnn: " in why, why
     out, used = testapi.attention(q, k, v, torch.tensor(lens, dtype=torch.int32, device=cuda), num_heads=h,

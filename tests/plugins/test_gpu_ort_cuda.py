@@ -15,7 +15,7 @@ import pytest
 torch = pytest.importorskip("torch")
 onnx = pytest.importorskip("onnx")
 
-from reference import cu_seqlens, pack, sdpa_padded, unpack, valid_rows  # noqa: E402
+from reference import bias_inputs, cu_seqlens, pack, sdpa_padded, unpack, valid_rows  # noqa: E402
 from onnx_models import attention_model  # noqa: E402
 
 pytestmark = pytest.mark.gpu
@@ -77,23 +77,12 @@ def test_ort_cuda_padded_without_lengths(cuda_only_session, cuda):
     assert float((out.float() - ref).abs().max()) <= 1e-2
 
 
-BIAS_FORMS = {"BHSS": (True, True), "1HSS": (False, True), "B1SS": (True, False), "11SS": (False, False)}
-
-
-def _bias_inputs(seed: int, b: int, s: int, h: int, kv: int, d: int, dtype, device, form: str):
-    gen = torch.Generator().manual_seed(seed)
-    q, k, v = (torch.randn(b, s, n * d, generator=gen).to(device, dtype) for n in (h, kv, kv))
-    per_batch, per_head = BIAS_FORMS[form]
-    bias = (3 * torch.randn(b if per_batch else 1, h if per_head else 1, s, s, generator=gen)).to(device, dtype)
-    return q, k, v, bias
-
-
 # The node's attn_bias input (input 4) on the CUDA EP, in its four broadcast forms.
 @pytest.mark.parametrize("backend,form", [("auto", "1HSS"), ("flash", "B1SS"), ("reference", "BHSS"),
                                           ("auto", "11SS")])
 def test_ort_cuda_op_with_bias(backend, form, cuda_only_session, cuda, record):
     dtype, h, kv, d, lens, s = torch.float16, 4, 2, 64, [128, 77, 1, 0], 128
-    q, k, v, bias = _bias_inputs(17, len(lens), s, h, kv, d, dtype, cuda, form)
+    q, k, v, bias = bias_inputs(17, len(lens), s, h, kv, d, dtype, cuda, form)
     ref = sdpa_padded(q, k, v, lens, h, kv, d, 0.125, bias=bias)
     sess = cuda_only_session(attention_model(num_heads=h, num_kv_heads=kv, head_size=d, scale=0.125, backend=backend,
                                              dtype="float16", bias_shape=list(bias.shape)))

@@ -99,3 +99,16 @@ def unpack(x, lens, s):
         out[b, :n] = x[start:start + n]
         start += n
     return out
+
+
+# Bias broadcast forms of the node's attn_bias: (has the batch dim, has the head dim).
+BIAS_FORMS = {"BHSS": (True, True), "1HSS": (False, True), "B1SS": (True, False), "11SS": (False, False)}
+
+
+def bias_inputs(seed: int, b: int, s: int, h: int, kv: int, d: int, dtype, device, form: str):
+    """Seeded padded q, k, v and an attn_bias of the given broadcast form (scale 3: large enough to matter)."""
+    gen = torch.Generator().manual_seed(seed)
+    q, k, v = (torch.randn(b, s, n * d, generator=gen).to(device, dtype) for n in (h, kv, kv))
+    per_batch, per_head = BIAS_FORMS[form]
+    bias = (3 * torch.randn(b if per_batch else 1, h if per_head else 1, s, s, generator=gen)).to(device, dtype)
+    return q, k, v, bias
