@@ -90,8 +90,11 @@ FlashBackend = _family("flash", "Tensor-core online-softmax kernel (CUDA only)."
 CudnnBackend = _family("cudnn", "cuDNN's fused attention (graph API), loaded at run time from the machine's cuDNN "
                                 "(CUDA only, padded layout).")
 
+HopperBackend = _family("hopper", "Hopper tensor-core kernel: wgmma + TMA, persistent, warp-specialised (CUDA "
+                                  "only, H100/H200: sm_90).")
+
 _REGISTRY: dict[str, type[AttentionBackend]] = {
-    b.NAME: b for b in (AutoBackend, ReferenceBackend, FlashBackend, CudnnBackend)
+    b.NAME: b for b in (AutoBackend, ReferenceBackend, FlashBackend, CudnnBackend, HopperBackend)
 }
 assert tuple(b.onnx_backend for b in _REGISTRY.values()) == contract.BACKENDS, "one class per contract backend"
 

@@ -23,7 +23,7 @@ DOMAIN_VERSION = 1
 
 LAYOUTS = ("padded", "packed")
 # Kernel families a node may request; `auto` lets the runtime choose per shape and device.
-BACKENDS = ("auto", "reference", "flash", "cudnn")
+BACKENDS = ("auto", "reference", "flash", "cudnn", "hopper")
 MAX_HEAD_SIZE = 256
 # Far above any real model; keeps num_heads*head_size and every head index well inside int32.
 MAX_NUM_HEADS = 1 << 16

@@ -9,6 +9,8 @@
 #   configured Debian mirror at sid, so the system's APT state is left untouched.
 # - TensorRT 10.14 public headers from PyPI's kernel-lens wheel (Apache-2.0), kernel_lens/include/tensorrt/.
 # - cuDNN frontend headers (header-only C++ graph API, MIT) from PyPI's nvidia-cudnn-frontend wheel, include/.
+# - CUTLASS / CuTe C++ headers (BSD-3-Clause) from PyPI's nvidia-cutlass wheel, cutlass_library/source/include/:
+#   the Hopper kernel family (plugins/kernels/hopper/) is written with CuTe's wgmma and TMA atoms.
 #   The cuDNN backend compiles only where cudnn.h itself is also present (the GPU machine); see
 #   plugins/kernels/cudnn/cudnn.cmake.
 #
@@ -18,6 +20,7 @@ set -euo pipefail
 ORT_DEB_VERSION="${ORT_DEB_VERSION:-1.23.2}"        # Debian package version prefix we accept
 KERNEL_LENS_VERSION="2.0.1"
 CUDNN_FRONTEND_VERSION="1.32.0"
+CUTLASS_VERSION="4.2.0.0"
 here="$(cd "$(dirname "$0")/.." && pwd)"
 dest="${1:-$here/build/third_party}"
 mkdir -p "$dest"
@@ -94,10 +97,15 @@ fetch_cudnn_frontend() {
   fetch_wheel_headers cudnn_frontend nvidia-cudnn-frontend "$CUDNN_FRONTEND_VERSION" include "cuDNN frontend headers"
 }
 
+fetch_cutlass() {
+  fetch_wheel_headers cutlass nvidia-cutlass "$CUTLASS_VERSION" cutlass_library/source/include "CUTLASS/CuTe headers"
+}
+
 case "${ONLY:-all}" in
   ort) fetch_ort ;;
   trt) fetch_trt ;;
   cudnn) fetch_cudnn_frontend ;;
-  *) fetch_ort; fetch_trt; fetch_cudnn_frontend ;;
+  cutlass) fetch_cutlass ;;
+  *) fetch_ort; fetch_trt; fetch_cudnn_frontend; fetch_cutlass ;;
 esac
 echo "$dest"

@@ -48,10 +48,12 @@ class Ours:
 
 
 OURS = [Ours("kernel", "auto", "padded"), Ours("kernel", "auto", "packed"),
+        Ours("kernel", "hopper", "padded"), Ours("kernel", "hopper", "packed"),
         Ours("kernel", "flash", "padded", 1), Ours("kernel", "flash", "padded", 2), Ours("kernel", "cudnn", "padded"),
         Ours("kernel", "flash", "packed", 1), Ours("kernel", "flash", "packed", 2),
         # Through ORT the tiling cannot be forced (the ORT library holds its own dispatcher state).
         Ours("runtime", "auto", "padded"), Ours("runtime", "auto", "packed"),
+        Ours("runtime", "hopper", "padded"), Ours("runtime", "hopper", "packed"),
         Ours("runtime", "flash", "padded"), Ours("runtime", "cudnn", "padded"), Ours("runtime", "flash", "packed")]
 OURS_BY_NAME = {o.name: o for o in OURS}
 

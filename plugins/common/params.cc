@@ -6,7 +6,7 @@
 
 namespace encexport {
 
-static_assert(contract::kBackendCount == static_cast<int32_t>(Backend::kCudnn) + 1 &&
+static_assert(contract::kBackendCount == static_cast<int32_t>(Backend::kHopper) + 1 &&
                   contract::kLayoutCount == static_cast<int32_t>(Layout::kPacked) + 1,
               "contract.py's BACKENDS / LAYOUTS must match the Backend / Layout enums of params.h, in order");
 static_assert(kMaxHeadSize == contract::kMaxHeadSize,

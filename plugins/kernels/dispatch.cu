@@ -207,6 +207,77 @@ Status cudnn_launch(const AttentionParams& p, cudaStream_t stream, bool* unsuppo
   return cudnn::run(p, stream, unsupported);
 }
 
+// ---- hopper ----
+
+using HopperLauncher = cudaError_t (*)(const AttentionParams&, cudaStream_t);
+
+struct HopperInstance {
+  DType dtype;
+  int head_size;
+  HopperLauncher launch;
+};
+
+#ifdef ENCEXPORT_WITH_HOPPER
+constexpr HopperInstance kHopperInstances[] = {
+#define ENCEXPORT_HOPPER_INSTANCE(Element, dtype_enum, head_dim) \
+  {dtype_enum, head_dim, &kernels::launch_hopper<Element, head_dim>},
+#include "instantiations/hopper_instances.inc"
+#undef ENCEXPORT_HOPPER_INSTANCE
+};
+#else
+constexpr HopperInstance* kHopperInstances = nullptr;  // no sm_90 target or no CuTe headers in this build
+#endif
+
+const HopperInstance* find_hopper_instance(DType dtype, int head_size) {
+#ifdef ENCEXPORT_WITH_HOPPER
+  for (const HopperInstance& h : kHopperInstances)
+    if (h.dtype == dtype && h.head_size == head_size) return &h;
+#endif
+  (void)dtype, (void)head_size;
+  return nullptr;
+}
+
+std::string hopper_head_sizes(DType dtype) {
+  std::string s;
+#ifdef ENCEXPORT_WITH_HOPPER
+  for (const HopperInstance& h : kHopperInstances) {
+    if (h.dtype != dtype) continue;
+    if (!s.empty()) s += ", ";
+    s += std::to_string(h.head_size);
+  }
+#endif
+  (void)dtype;
+  return s.empty() ? "none in this build" : s;
+}
+
+std::string hopper_outside(const AttentionParams& p) {
+  if (p.dtype != DType::kFloat16 && p.dtype != DType::kBFloat16)
+    return std::string("dtype ") + to_string(p.dtype) + " (hopper runs float16 and bfloat16)";
+  if (p.bias != nullptr) return "an attn_bias input (hopper runs without a bias; flash and reference add it)";
+#ifdef ENCEXPORT_WITH_HOPPER
+  if (find_hopper_instance(p.dtype, p.head_size) == nullptr)
+    return "head_size " + std::to_string(p.head_size) + " (hopper head sizes: " + hopper_head_sizes(p.dtype) + ")";
+#endif
+  if (p.total_tokens > INT32_MAX) return "more than 2^31 - 1 token rows (TMA coordinates are 32-bit)";
+  return kernels::unaligned_rows(p);  // TMA: 16-byte aligned rows
+}
+
+std::string hopper_unavailable(const DeviceFacts& device) {
+#ifndef ENCEXPORT_WITH_HOPPER
+  (void)device;
+  return "this build (compiled without the sm_90 target or without the CuTe headers; build with "
+         "ENCEXPORT_CUDA_ARCHS including 90 after scripts/fetch_headers.sh)";
+#else
+  if (device.known && device.major != 9)
+    return "a GPU of compute capability " + std::to_string(device.major) + ".x (hopper's wgmma code is sm_90a: H100/H200)";
+  return {};
+#endif
+}
+
+Status hopper_launch(const AttentionParams& p, cudaStream_t stream, bool*) {
+  return cuda_status(find_hopper_instance(p.dtype, p.head_size)->launch(p, stream), "hopper");
+}
+
 // ---- reference ----
 
 std::string reference_outside(const AttentionParams&) { return {}; }  // validate() already holds its limits
@@ -234,6 +305,7 @@ struct Family {
 
 // In `auto`'s order of preference. The last family runs every valid p, so `auto` always finds one.
 constexpr Family kFamilies[] = {
+    {Backend::kHopper, hopper_outside, hopper_unavailable, nullptr, hopper_launch, nullptr},
     {Backend::kCudnn, cudnn_outside, cudnn_unavailable, cudnn_auto_declines, cudnn_launch, nullptr},
     {Backend::kFlash, flash_outside, flash_unavailable, nullptr, flash_launch, flash_detail},
     {Backend::kReference, reference_outside, nullptr, nullptr, reference_launch, nullptr},

@@ -27,6 +27,11 @@ constexpr int long_row_blocks(int head_dim) { return head_dim <= 128 ? 2 : 1; }
 template <typename Element, int kHeadDim, int kRowBlocks>
 cudaError_t launch_flash(const AttentionParams& p, cudaStream_t stream);
 
+// Hopper family (hopper/hopper_kernel.cuh): wgmma + TMA, persistent, warp-specialised; sm_90a only. Same
+// preconditions as flash, plus compute capability 9.x and a head size compiled in instantiations/.
+template <typename Element, int kHeadDim>
+cudaError_t launch_hopper(const AttentionParams& p, cudaStream_t stream);
+
 }  // namespace encexport::kernels
 
 namespace encexport::testing {

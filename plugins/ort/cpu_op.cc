@@ -11,7 +11,7 @@ struct Cpu {
   // elsewhere. Where the family could not run the node on CUDA either, that reason comes first: moving the
   // session to CUDA would not help.
   static Status check_supported(const NodeAttributes& a, DType dtype) {
-    if (a.backend != Backend::kFlash && a.backend != Backend::kCudnn) return Status::Ok();
+    if (a.backend == Backend::kAuto || a.backend == Backend::kReference) return Status::Ok();
     AttentionParams probe;
     if (capability_probe(static_cast<int>(dtype), static_cast<int>(a.layout), a.num_heads, a.num_kv_heads,
                          a.head_size, /*seq_len=*/0, /*has_bias=*/false, &probe)) {

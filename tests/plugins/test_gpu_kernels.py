@@ -37,6 +37,9 @@ def _compiled_flash_head_sizes() -> list[int]:
 
 
 FLASH_HEAD_SIZES = _compiled_flash_head_sizes()
+# The hopper family's compiled head sizes (ENCEXPORT_HOPPER_HEAD_SIZES may build a subset; none without sm_90).
+HOPPER_HEAD_SIZES = [d for d in range(16, contract.MAX_HEAD_SIZE + 1, 16)
+                     if capabilities.supports("hopper", "float16", d)]
 # Head sizes off the 16-grid: the reference family runs them whatever flash compiles.
 OTHER_HEAD_SIZES = [1, 8, 24, 40, 72, 100, 200, 255]
 CUDNN_HEAD_SIZES = [32, 64, 96, 128, 256]
@@ -77,6 +80,12 @@ def _grid() -> list[dict]:
             cases.append(_make_case(rng, d, dtype, rng.choice(["padded", "packed"]), "reference"))
     for d, dtype in ((64, torch.float16), (100, torch.float16), (64, torch.float32), (128, torch.bfloat16)):
         cases.append(_make_case(rng, d, dtype, rng.choice(["padded", "packed"]), "auto"))
+    for d in HOPPER_HEAD_SIZES:  # every dtype and layout, plus a long sequence (2048/4096) of each layout
+        for dtype in (torch.float16, torch.bfloat16):
+            for layout in ("padded", "packed"):
+                cases.append(_make_case(rng, d, dtype, layout, "hopper"))
+        for layout in ("padded", "packed"):
+            cases.append(_make_case(rng, d, rng.choice([torch.float16, torch.bfloat16]), layout, "hopper", long=True))
     for d in CUDNN_HEAD_SIZES:  # cuDNN takes the padded layout only
         for dtype in (torch.float16, torch.bfloat16):
             cases.append(_make_case(rng, d, dtype, "padded", "cudnn", long=d == 64))

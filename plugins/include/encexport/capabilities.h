@@ -45,7 +45,7 @@ Status auto_choice(const AttentionParams& p, int device, Backend* family, std::s
 }  // namespace encexport
 
 extern "C" {
-// Whether the kernel family named `backend` ("auto", "reference", "flash", "cudnn") runs attention with
+// Whether the kernel family named `backend` ("auto", "reference", "flash", "cudnn", "hopper") runs attention with
 // these parameters on CUDA device `device` (-1: build facts only). dtype: 0 float32, 1 float16, 2 bfloat16;
 // layout: 0 padded, 1 packed; has_bias: the node has an attn_bias input (0 or 1). Returns an encexport::Support value (1 runs, 0 outside the family, -1 unavailable
 // in this build or on this device, -2 invalid parameters); `reason` receives why not and the fix.

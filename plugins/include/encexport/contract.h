@@ -1,5 +1,5 @@
 // Generated from encexport/contract.py by `python -m encexport.contract_files`; do not edit.
-// contract.py sha256 049fdc9db37deadc3ac5c8db4f8caae280bee86a491471caa53537ace56942b3
+// contract.py sha256 1645713f0edfcda02b25fbfb3d9522855426f140e3c7df14855e6aef16d78970
 //
 // The ONNX contract of encexport::EncoderOnlyAttention as C++ constants. The ONNX Runtime op, the TensorRT
 // plugin and the shared attribute validator (plugins/common/node_attributes.cc) take every contract fact from
@@ -69,9 +69,9 @@ inline constexpr const AttributeSpec& spec(Attribute a) { return kAttributes[sta
 
 // Accepted values of the backend and layout attributes. Name i is the encexport::Backend / encexport::Layout
 // enumerator of value i (params.h).
-inline constexpr int32_t kBackendCount = 4;
-inline constexpr const char* kBackendNames[kBackendCount] = {"auto", "reference", "flash", "cudnn"};
-inline constexpr char kBackendList[] = "auto, reference, flash, cudnn";
+inline constexpr int32_t kBackendCount = 5;
+inline constexpr const char* kBackendNames[kBackendCount] = {"auto", "reference", "flash", "cudnn", "hopper"};
+inline constexpr char kBackendList[] = "auto, reference, flash, cudnn, hopper";
 inline constexpr int32_t kLayoutCount = 2;
 inline constexpr const char* kLayoutNames[kLayoutCount] = {"padded", "packed"};
 inline constexpr char kLayoutList[] = "padded, packed";

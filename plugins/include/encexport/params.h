@@ -32,6 +32,7 @@ enum class Backend : int32_t {
   kReference = 1,  // exact math, CUDA cores (GPU) / plain loops (CPU): every dtype, every head size <= 256
   kFlash = 2,      // tensor-core online-softmax kernel (mma.sync), fp16/bf16, the head sizes in kernels/
   kCudnn = 3,      // cuDNN's fused attention (graph API), loaded at run time; padded layout, fp16/bf16
+  kHopper = 4,     // wgmma + TMA, persistent and warp-specialised (sm_90a): fp16/bf16, padded and packed
 };
 
 // Bytes per element of a q/k/v/out tensor.

@@ -1,0 +1,510 @@
+// Hopper (sm_90a) bidirectional attention: wgmma for Q·Kᵀ and P·V, TMA bulk tensor loads into a ring of
+// shared-memory stages, one producer warp and two consumer warpgroups, persistent CTAs. Written with CuTe
+// (CUTLASS's C++ layout/atom library); CuTe types stay inside this file and the launcher below, the ABI is
+// params.h like every other family. Included only by the generated instantiations/hopper_*.cu.
+//
+// One work item = (query tile of 128 rows, head, sequence). A CTA per SM walks the work list; the producer
+// warp runs ahead of the consumers through the same list, so the next item's Q and first K/V tiles stream in
+// while the current item is still being multiplied (that is what short encoder sequences need: with S = 128
+// an item is one K/V tile, too little work to hide a load behind within the item).
+//
+//   producer warp (warpgroup 0)  Q tile -> q ring (2 slots, 1 at D = 256), K/V tiles -> kv ring (2 stages);
+//                                each load completes on the slot's "full" mbarrier with its byte count,
+//                                each slot is reused after its "empty" mbarrier says both consumers are done.
+//   consumer warpgroups 1, 2     64 query rows each: S = Q·Kᵀ (wgmma, both operands in shared memory),
+//                                online softmax on the accumulators in registers, O += P·V (wgmma, P from
+//                                registers, V from shared memory read transposed). The two warpgroups run
+//                                independently, so one's softmax overlaps the other's matrix products.
+//
+// Keys past a sequence's end are masked to -inf before the softmax; V rows past the end in the last tile are
+// zeroed in shared memory before P·V (a TMA box cannot stop at a sequence boundary, and 0 · NaN from padding
+// would otherwise reach the output). Query rows past the end are written as zeros (padded layout) or not at
+// all (packed). Every device length goes through sequence_span.cuh like the other families.
+#pragma once
+
+#include <cuda_bf16.h>
+#include <cuda_fp16.h>
+#include <cuda_runtime.h>
+
+#include <cstdint>
+
+#include <cute/tensor.hpp>
+#include <cute/arch/copy_sm90_tma.hpp>
+#include <cute/arch/mma_sm90.hpp>
+#include <cute/atom/copy_traits_sm90_tma.hpp>
+#include <cute/atom/mma_atom.hpp>
+#include <cute/atom/mma_traits_sm90_gmma.hpp>
+#include <cutlass/arch/barrier.h>
+#include <cutlass/arch/reg_reconfig.h>
+#include <cutlass/numeric_types.h>
+
+#include "encexport/params.h"
+#include "../launchers.h"
+#include "../sequence_span.cuh"
+
+namespace encexport::kernels::hopper {
+
+using namespace cute;
+
+template <typename Element> struct CuteType;
+template <> struct CuteType<__half> { using type = cutlass::half_t; };
+template <> struct CuteType<__nv_bfloat16> { using type = cutlass::bfloat16_t; };
+
+// The widest wgmma shared-memory swizzle whose 8-row atom divides the head size: 128-byte rows (D % 64 == 0)
+// make bank-conflict-free TMA writes and wgmma reads; D = 80 gets 32-byte rows, D = 96 64-byte rows.
+template <typename E, int kHeadDim>
+constexpr auto smem_atom() {
+  if constexpr (kHeadDim % 64 == 0) return GMMA::Layout_K_SW128_Atom<E>{};
+  else if constexpr (kHeadDim % 32 == 0) return GMMA::Layout_K_SW64_Atom<E>{};
+  else return GMMA::Layout_K_SW32_Atom<E>{};
+}
+
+template <typename E, int kHeadDim>
+struct Tiling {
+  static_assert(kHeadDim % 16 == 0 && kHeadDim <= 256, "wgmma steps the head dimension by 16");
+  static constexpr int kBlockM = 128;  // two consumer warpgroups x 64 rows (wgmma's M)
+  // 128 keys per tile up to D = 128 (S: 64 fp32 registers per thread, O: D/2); 64 at D = 256, where O alone
+  // takes 128 registers and the q slot 64 KB of shared memory.
+  static constexpr int kBlockN = kHeadDim <= 128 ? 128 : 64;
+  static constexpr int kStages = 2;
+  static constexpr int kQStages = kHeadDim <= 128 ? 2 : 1;
+  static constexpr int kConsumerThreads = 256;
+  static constexpr int kThreads = 128 + kConsumerThreads;
+
+  using Atom = decltype(smem_atom<E, kHeadDim>());
+  using QTile = decltype(tile_to_shape(Atom{}, Shape<Int<kBlockM>, Int<kHeadDim>>{}));
+  using KTile = decltype(tile_to_shape(Atom{}, Shape<Int<kBlockN>, Int<kHeadDim>>{}));
+  using SmemQ = decltype(tile_to_shape(Atom{}, Shape<Int<kBlockM>, Int<kHeadDim>, Int<kQStages>>{}));
+  using SmemK = decltype(tile_to_shape(Atom{}, Shape<Int<kBlockN>, Int<kHeadDim>, Int<kStages>>{}));
+  // V as P·V's B operand: (D, N) over the same bytes, i.e. read MN-major.
+  using SmemVt = decltype(composition(
+      SmemK{}, make_ordered_layout(Shape<Int<kHeadDim>, Int<kBlockN>, Int<kStages>>{}, Step<_2, _1, _3>{})));
+
+  using MmaQK = decltype(make_tiled_mma(
+      GMMA::ss_op_selector<E, E, float, Shape<_64, Int<kBlockN>, Int<kHeadDim>>>(), cute::Layout<Shape<_2, _1, _1>>{}));
+  using MmaPV = decltype(make_tiled_mma(
+      GMMA::rs_op_selector<E, E, float, Shape<_64, Int<kHeadDim>, Int<kBlockN>>, GMMA::Major::K, GMMA::Major::MN>(),
+      cute::Layout<Shape<_2, _1, _1>>{}));
+
+  // Token tensors as TMA sees them: (rows, D, heads, batches). Padded: rows = S, batches = B. Packed: rows = T,
+  // one batch; sequences are row offsets.
+  using GmemShape = Shape<int32_t, Int<kHeadDim>, int32_t, int32_t>;
+  using GmemStride = Stride<int64_t, _1, int64_t, int64_t>;
+  using GmemTensor = decltype(make_tensor(make_gmem_ptr(static_cast<const E*>(nullptr)), GmemShape{}, GmemStride{}));
+  using TmaQ = decltype(make_tma_copy(SM90_TMA_LOAD{}, GmemTensor{}, QTile{}));
+  using TmaKV = decltype(make_tma_copy(SM90_TMA_LOAD{}, GmemTensor{}, KTile{}));
+
+  static constexpr uint32_t kQBytes = kBlockM * kHeadDim * sizeof(E);
+  static constexpr uint32_t kKVBytes = 2 * kBlockN * kHeadDim * sizeof(E);
+};
+
+template <typename E, int kHeadDim>
+struct SharedStorage {
+  using T = Tiling<E, kHeadDim>;
+  cute::array_aligned<E, cosize_v<typename T::SmemQ>, 1024> q;
+  cute::array_aligned<E, cosize_v<typename T::SmemK>, 1024> k;
+  cute::array_aligned<E, cosize_v<typename T::SmemK>, 1024> v;
+  uint64_t q_full[T::kQStages];
+  uint64_t q_empty[T::kQStages];
+  uint64_t kv_full[T::kStages];
+  uint64_t kv_empty[T::kStages];
+};
+
+template <typename E, int kHeadDim>
+struct Params {
+  using T = Tiling<E, kHeadDim>;
+  typename T::TmaQ tma_q;
+  typename T::TmaKV tma_k;
+  typename T::TmaKV tma_v;
+  typename T::GmemShape q_shape, kv_shape;
+  E* out;
+  const int32_t* seq_lens;    // padded (nullptr: all S valid)
+  const int32_t* cu_seqlens;  // non-null: packed
+  int64_t o_stride;
+  int64_t total_tokens;
+  int32_t batch, seq_len, num_heads, group;
+  int32_t tiles;      // query tiles per head: padded ceil(S / 128); packed B + T / 128 (sequence_span.cuh)
+  int32_t num_items;  // tiles * num_heads * (padded: B; packed: 1)
+  float scale_log2;
+};
+
+// One work item, resolved by every warp on its own (no shared state between the roles but the barriers).
+struct Item {
+  SequenceSpan span;
+  int32_t head;
+  int32_t batch_coord;  // TMA batch coordinate: b (padded) or 0 (packed)
+  int32_t row0;         // first query row of the tile within the sequence
+  int32_t first_row;    // the sequence's first row in TMA's row coordinates: 0 (padded) or cu[b] (packed)
+};
+
+template <typename E, int kHeadDim>
+__device__ __forceinline__ Item resolve_item(const Params<E, kHeadDim>& p, int32_t item) {
+  constexpr int kBlockM = Tiling<E, kHeadDim>::kBlockM;
+  Item it;
+  const int32_t tile = item % p.tiles;
+  const int32_t rest = item / p.tiles;
+  it.head = rest % p.num_heads;
+  if (p.cu_seqlens == nullptr) {
+    const int32_t b = rest / p.num_heads;
+    it.span = padded_span(b, p.seq_len, p.seq_lens);
+    it.batch_coord = b;
+    it.row0 = tile * kBlockM;
+    it.first_row = 0;
+  } else {
+    const int32_t b = packed_tile_owner_warp(tile, p.cu_seqlens, p.batch, p.total_tokens, kBlockM);
+    it.span = packed_span(b, p.cu_seqlens, p.total_tokens);
+    it.batch_coord = 0;
+    it.row0 = static_cast<int32_t>(tile - packed_tile_begin(b, p.cu_seqlens, p.total_tokens, kBlockM)) * kBlockM;
+    it.first_row = static_cast<int32_t>(it.span.first_token);
+  }
+  return it;
+}
+
+// wgmma accumulator ((2 cols, 2 rows, N/8), MMA_M, MMA_N) viewed as (rows, cols) for the softmax.
+template <class L>
+__device__ __forceinline__ auto rows_cols(L acc) {
+  return make_layout(make_layout(get<0, 1>(acc), get<1>(acc)), make_layout(get<0, 0>(acc), get<0, 2>(acc), get<2>(acc)));
+}
+
+__device__ __forceinline__ float quad_max(float x) {
+  x = fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 1));
+  return fmaxf(x, __shfl_xor_sync(0xffffffffu, x, 2));
+}
+__device__ __forceinline__ float quad_sum(float x) {
+  x += __shfl_xor_sync(0xffffffffu, x, 1);
+  return x + __shfl_xor_sync(0xffffffffu, x, 2);
+}
+
+template <typename E>
+__device__ __forceinline__ void store_pair(E* dst, float a, float b) {
+  if constexpr (std::is_same_v<E, cutlass::half_t>)
+    *reinterpret_cast<__half2*>(dst) = __floats2half2_rn(a, b);
+  else
+    *reinterpret_cast<__nv_bfloat162*>(dst) = __floats2bfloat162_rn(a, b);
+}
+
+// Wait/arrive helpers over the raw mbarriers.
+using FullBarrier = cutlass::arch::ClusterTransactionBarrier;
+using EmptyBarrier = cutlass::arch::ClusterBarrier;
+
+template <typename E, int kHeadDim>
+__device__ __forceinline__ void produce(const Params<E, kHeadDim>& p, SharedStorage<E, kHeadDim>& smem) {
+  using T = Tiling<E, kHeadDim>;
+  const bool leader = cute::elect_one_sync();
+  Tensor sQ = make_tensor(make_smem_ptr(smem.q.data()), typename T::SmemQ{});
+  Tensor sK = make_tensor(make_smem_ptr(smem.k.data()), typename T::SmemK{});
+  Tensor sV = make_tensor(make_smem_ptr(smem.v.data()), typename T::SmemK{});
+  Tensor mQ = p.tma_q.get_tma_tensor(p.q_shape);
+  Tensor mK = p.tma_k.get_tma_tensor(p.kv_shape);
+  Tensor mV = p.tma_v.get_tma_tensor(p.kv_shape);
+  auto tma_q = p.tma_q.get_slice(_0{});
+  auto tma_k = p.tma_k.get_slice(_0{});
+  auto tma_v = p.tma_v.get_slice(_0{});
+  Tensor tQsQ = tma_q.partition_D(sQ);  // (TMA, TMA_M, TMA_D, q slot)
+  Tensor tKsK = tma_k.partition_D(sK);  // (TMA, TMA_N, TMA_D, stage)
+  Tensor tVsV = tma_v.partition_D(sV);
+
+  int q_iter = 0, kv_iter = 0;
+  for (int32_t item = blockIdx.x; item < p.num_items; item += gridDim.x) {
+    const Item it = resolve_item(p, item);
+    if (it.row0 >= it.span.length) continue;  // no valid query rows: the consumers write what is owed
+    const int n_blocks = (it.span.length + T::kBlockN - 1) / T::kBlockN;
+    const int kv_head = it.head / p.group;
+    Tensor gQ = local_tile(domain_offset(make_coord(it.first_row, _0{}), mQ(_, _, it.head, it.batch_coord)),
+                           Shape<Int<T::kBlockM>, Int<kHeadDim>>{}, make_coord(it.row0 / T::kBlockM, _0{}));
+    Tensor gK = local_tile(domain_offset(make_coord(it.first_row, _0{}), mK(_, _, kv_head, it.batch_coord)),
+                           Shape<Int<T::kBlockN>, Int<kHeadDim>>{}, make_coord(_, _0{}));  // (N, D, n)
+    Tensor gV = local_tile(domain_offset(make_coord(it.first_row, _0{}), mV(_, _, kv_head, it.batch_coord)),
+                           Shape<Int<T::kBlockN>, Int<kHeadDim>>{}, make_coord(_, _0{}));
+    Tensor tQgQ = tma_q.partition_S(gQ);
+    Tensor tKgK = tma_k.partition_S(gK);
+    Tensor tVgV = tma_v.partition_S(gV);
+
+    const int qs = q_iter % T::kQStages;
+    if (q_iter >= T::kQStages) EmptyBarrier::wait(&smem.q_empty[qs], ((q_iter / T::kQStages) - 1) & 1);
+    if (leader) {
+      FullBarrier::arrive_and_expect_tx(&smem.q_full[qs], T::kQBytes);
+      copy(p.tma_q.with(smem.q_full[qs]), tQgQ, tQsQ(_, _, _, qs));
+    }
+    for (int n = 0; n < n_blocks; ++n, ++kv_iter) {
+      const int s = kv_iter % T::kStages;
+      if (kv_iter >= T::kStages) EmptyBarrier::wait(&smem.kv_empty[s], ((kv_iter / T::kStages) - 1) & 1);
+      if (leader) {
+        FullBarrier::arrive_and_expect_tx(&smem.kv_full[s], T::kKVBytes);
+        copy(p.tma_k.with(smem.kv_full[s]), tKgK(_, _, _, n), tKsK(_, _, _, s));
+        copy(p.tma_v.with(smem.kv_full[s]), tVgV(_, _, _, n), tVsV(_, _, _, s));
+      }
+    }
+    ++q_iter;
+  }
+}
+
+// Named barrier of the two consumer warpgroups only (the producer never joins it).
+constexpr uint32_t kVTailBarrier = 1;
+
+template <typename E, int kHeadDim>
+__device__ __forceinline__ void consume(const Params<E, kHeadDim>& p, SharedStorage<E, kHeadDim>& smem, int tid) {
+  using T = Tiling<E, kHeadDim>;
+  Tensor sQ = make_tensor(make_smem_ptr(smem.q.data()), typename T::SmemQ{});
+  Tensor sK = make_tensor(make_smem_ptr(smem.k.data()), typename T::SmemK{});
+  Tensor sV = make_tensor(make_smem_ptr(smem.v.data()), typename T::SmemK{});
+  Tensor sVt = make_tensor(make_smem_ptr(smem.v.data()), typename T::SmemVt{});
+
+  typename T::MmaQK mma_qk;
+  typename T::MmaPV mma_pv;
+  auto thr_qk = mma_qk.get_thread_slice(tid);
+  auto thr_pv = mma_pv.get_thread_slice(tid);
+  Tensor tSrQ = thr_qk.partition_fragment_A(sQ);   // (MMA, MMA_M, MMA_K, q slot) descriptors
+  Tensor tSrK = thr_qk.partition_fragment_B(sK);   // (MMA, MMA_N, MMA_K, stage)
+  Tensor tOrV = thr_pv.partition_fragment_B(sVt);  // (MMA, MMA_N, MMA_K, stage)
+  Tensor tSrS = partition_fragment_C(mma_qk, Shape<Int<T::kBlockM>, Int<T::kBlockN>>{});
+  Tensor tOrO = partition_fragment_C(mma_pv, Shape<Int<T::kBlockM>, Int<kHeadDim>>{});
+  // P in the A-operand layout of P·V: for 16-bit wgmma the accumulator's register order is already the
+  // A fragment's ((2 cols, 2 rows, 2 k-halves), M, K/16), so the conversion is element by element.
+  Tensor tOrP = make_tensor<E>(Shape<Shape<_2, _2, _2>, _1, Int<T::kBlockN / 16>>{});  // compact, that order
+  static_assert(decltype(size(tOrP))::value == decltype(size(tSrS))::value, "P and S hold the same elements");
+
+  Tensor S = make_tensor(tSrS.data(), rows_cols(tSrS.layout()));  // (2 rows, cols)
+  Tensor O = make_tensor(tOrO.data(), rows_cols(tOrO.layout()));
+  Tensor cS = thr_qk.partition_C(make_identity_tensor(Shape<Int<T::kBlockM>, Int<T::kBlockN>>{}));
+  Tensor cS_rc = make_tensor(cS.data(), rows_cols(cS.layout()));
+  Tensor cO = thr_pv.partition_C(make_identity_tensor(Shape<Int<T::kBlockM>, Int<kHeadDim>>{}));
+  Tensor cO_rc = make_tensor(cO.data(), rows_cols(cO.layout()));
+  constexpr int kRows = decltype(size<0>(S))::value;
+
+  int q_iter = 0, kv_iter = 0;
+  for (int32_t item = blockIdx.x; item < p.num_items; item += gridDim.x) {
+    const Item it = resolve_item(p, item);
+    const int32_t rows_owed = min(T::kBlockM, it.span.extent - it.row0);  // output rows this tile writes
+    if (rows_owed <= 0) continue;                                           // packed tile past its sequence
+    E* out = p.out + (it.span.first_token + it.row0) * p.o_stride + static_cast<int64_t>(it.head) * kHeadDim;
+    const int32_t valid_rows = it.span.length - it.row0;  // rows past it are padding: zeros
+    float row_max[kRows], row_sum[kRows];
+    CUTE_UNROLL
+    for (int r = 0; r < kRows; ++r) row_max[r] = -INFINITY, row_sum[r] = 0.f;
+    if (valid_rows > 0) {
+      const int n_blocks = (it.span.length + T::kBlockN - 1) / T::kBlockN;
+      const int qs = q_iter % T::kQStages;
+      FullBarrier::wait(&smem.q_full[qs], (q_iter / T::kQStages) & 1);
+      clear(tOrO);
+      // K/V tile n: wait for it; past the sequence end, zero its V rows so that 0 * (NaN in padding) cannot
+      // reach O (both consumer warpgroups share the stage, hence the barrier).
+      auto wait_tile = [&](int n) {
+        const int s = (kv_iter + n) % T::kStages;
+        FullBarrier::wait(&smem.kv_full[s], ((kv_iter + n) / T::kStages) & 1);
+        const int first = it.span.length - n * T::kBlockN;
+        if (first < T::kBlockN) {
+          for (int i = tid; i < (T::kBlockN - first) * kHeadDim; i += T::kConsumerThreads)
+            sV(first + i / kHeadDim, i % kHeadDim, s) = E(0.f);
+          cutlass::arch::fence_view_async_shared();  // ordinary stores, then the tensor cores read them
+          cutlass::arch::NamedBarrier::sync(T::kConsumerThreads, kVTailBarrier);
+        }
+        return s;
+      };
+      auto issue_qk = [&](int s) {  // S = Q·Kᵀ, asynchronous
+        warpgroup_fence_operand(tSrS);
+        warpgroup_arrive();
+        mma_qk.accumulate_ = GMMA::ScaleOut::Zero;
+        CUTE_UNROLL
+        for (int k = 0; k < size<2>(tSrQ); ++k) {
+          gemm(mma_qk, tSrQ(_, _, k, qs), tSrK(_, _, k, s), tSrS);
+          mma_qk.accumulate_ = GMMA::ScaleOut::One;
+        }
+        warpgroup_commit_batch();
+      };
+      auto issue_pv = [&](int s) {  // O += P·V, asynchronous
+        warpgroup_fence_operand(tOrP);
+        warpgroup_fence_operand(tOrO);
+        warpgroup_arrive();
+        CUTE_UNROLL
+        for (int k = 0; k < size<2>(tOrP); ++k) gemm(mma_pv, tOrP(_, _, k), tOrV(_, _, k, s), tOrO);
+        warpgroup_commit_batch();
+      };
+      // Online softmax of tile n on the accumulators (each row's 4 owners are the lanes of a quad). Scores go
+      // to log2 units first (the scale may be negative), then keys past the end to -inf whatever the padding
+      // holds. O is not touched: its rescale waits for the P·V in flight.
+      float correction[kRows];
+      auto softmax = [&](int n) {
+        const int key0 = n * T::kBlockN;
+        const bool partial = key0 + T::kBlockN > it.span.length;
+        CUTE_UNROLL
+        for (int i = 0; i < size(S); ++i) {
+          S(i) *= p.scale_log2;
+          if (partial && key0 + get<1>(cS_rc(i)) >= it.span.length) S(i) = -INFINITY;
+        }
+        CUTE_UNROLL
+        for (int r = 0; r < kRows; ++r) {
+          float mx = row_max[r];
+          CUTE_UNROLL
+          for (int c = 0; c < size<1>(S); ++c) mx = fmaxf(mx, S(r, c));
+          mx = quad_max(mx);  // finite: every tile holds at least one valid key
+          correction[r] = exp2f(row_max[r] - mx);
+          row_max[r] = mx;
+          float sum = 0.f;
+          CUTE_UNROLL
+          for (int c = 0; c < size<1>(S); ++c) {
+            const float e = exp2f(S(r, c) - mx);
+            S(r, c) = e;
+            sum += e;
+          }
+          row_sum[r] = row_sum[r] * correction[r] + sum;
+        }
+      };
+      auto rescale_o_and_take_p = [&] {
+        CUTE_UNROLL
+        for (int r = 0; r < kRows; ++r) {
+          CUTE_UNROLL
+          for (int c = 0; c < size<1>(O); ++c) O(r, c) *= correction[r];
+        }
+        CUTE_UNROLL
+        for (int i = 0; i < size(tOrP); ++i) tOrP(i) = static_cast<E>(tSrS(i));
+      };
+
+      // Software pipeline within the warpgroup: Q·Kᵀ of tile n and P·V of tile n-1 are in flight together,
+      // and the softmax of tile n runs while P·V of tile n-1 still does.
+      int s = wait_tile(0);
+      issue_qk(s);
+      warpgroup_wait<0>();
+      warpgroup_fence_operand(tSrS);
+      if (n_blocks == 1) EmptyBarrier::arrive(&smem.q_empty[qs]);  // Q is read for the last time
+      softmax(0);
+      rescale_o_and_take_p();
+      for (int n = 1; n < n_blocks; ++n) {
+        const int s_next = wait_tile(n);
+        issue_qk(s_next);
+        issue_pv(s);
+        warpgroup_wait<1>();  // Q·Kᵀ of tile n (committed first) is done
+        warpgroup_fence_operand(tSrS);
+        if (n == n_blocks - 1) EmptyBarrier::arrive(&smem.q_empty[qs]);
+        softmax(n);
+        warpgroup_wait<0>();  // P·V of tile n-1 is done: its stage is free, O and P may change
+        warpgroup_fence_operand(tOrO);
+        EmptyBarrier::arrive(&smem.kv_empty[s]);
+        rescale_o_and_take_p();
+        s = s_next;
+      }
+      issue_pv(s);
+      warpgroup_wait<0>();
+      warpgroup_fence_operand(tOrO);
+      EmptyBarrier::arrive(&smem.kv_empty[s]);
+      kv_iter += n_blocks;
+      ++q_iter;
+      CUTE_UNROLL
+      for (int r = 0; r < kRows; ++r) row_sum[r] = 1.f / quad_sum(row_sum[r]);
+    }
+    // Epilogue: each thread writes its column pairs; rows past the valid ones (padding) get zeros.
+    CUTE_UNROLL
+    for (int r = 0; r < kRows; ++r) {
+      const int row = get<0>(cO_rc(r, 0));
+      if (row >= rows_owed) continue;
+      const bool valid = row < valid_rows;
+      E* dst = out + static_cast<int64_t>(row) * p.o_stride;
+      CUTE_UNROLL
+      for (int c = 0; c < size<1>(O); c += 2) {
+        const int col = get<1>(cO_rc(r, c));
+        store_pair(dst + col, valid ? O(r, c) * row_sum[r] : 0.f, valid ? O(r, c + 1) * row_sum[r] : 0.f);
+      }
+    }
+  }
+}
+
+template <typename E, int kHeadDim>
+__global__ void __launch_bounds__(Tiling<E, kHeadDim>::kThreads, 1)
+    attention_kernel(CUTE_GRID_CONSTANT const Params<E, kHeadDim> p) {
+#if defined(__CUDA_ARCH__) && defined(__CUDA_ARCH_FEAT_SM90_ALL)
+  using T = Tiling<E, kHeadDim>;
+  extern __shared__ unsigned char smem_raw[];
+  // The swizzled tiles repeat every 1024 bytes and TMA writes them from a 1024-byte aligned base.
+  auto& smem = *reinterpret_cast<SharedStorage<E, kHeadDim>*>((reinterpret_cast<uintptr_t>(smem_raw) + 1023) & ~uintptr_t(1023));
+  const int warpgroup = threadIdx.x / 128;
+  if (threadIdx.x == 0) {
+    prefetch_tma_descriptor(p.tma_q.get_tma_descriptor());
+    prefetch_tma_descriptor(p.tma_k.get_tma_descriptor());
+    prefetch_tma_descriptor(p.tma_v.get_tma_descriptor());
+    for (int s = 0; s < T::kQStages; ++s) {
+      FullBarrier::init(&smem.q_full[s], 1);
+      EmptyBarrier::init(&smem.q_empty[s], T::kConsumerThreads);
+    }
+    for (int s = 0; s < T::kStages; ++s) {
+      FullBarrier::init(&smem.kv_full[s], 1);
+      EmptyBarrier::init(&smem.kv_empty[s], T::kConsumerThreads);
+    }
+    cutlass::arch::fence_barrier_init();
+  }
+  __syncthreads();
+  if (warpgroup == 0) {
+    // The producer needs few registers; the consumers' accumulators get them (24 + 2 x 240 per lane).
+    cutlass::arch::warpgroup_reg_dealloc<24>();
+    if (threadIdx.x / 32 == 0) produce(p, smem);
+  } else {
+    cutlass::arch::warpgroup_reg_alloc<240>();
+    consume(p, smem, threadIdx.x - 128);
+  }
+#endif
+}
+
+template <typename E, int kHeadDim>
+constexpr size_t smem_bytes() { return sizeof(SharedStorage<E, kHeadDim>) + 1024; }
+
+inline int sm_count() {
+  static int cache[64] = {};
+  int dev = 0;
+  cudaGetDevice(&dev);
+  int& n = cache[dev & 63];
+  if (n == 0) cudaDeviceGetAttribute(&n, cudaDevAttrMultiProcessorCount, dev);
+  return n > 0 ? n : 1;
+}
+
+}  // namespace encexport::kernels::hopper
+
+namespace encexport::kernels {
+
+template <typename Element, int kHeadDim>
+cudaError_t launch_hopper(const AttentionParams& ap, cudaStream_t stream) {
+  using namespace cute;
+  using E = typename hopper::CuteType<Element>::type;
+  using T = hopper::Tiling<E, kHeadDim>;
+  const bool packed = ap.layout == Layout::kPacked;
+  const int32_t rows = packed ? static_cast<int32_t>(ap.total_tokens) : ap.seq_len;
+  const int32_t batches = packed ? 1 : ap.batch;
+  auto gmem = [&](const void* ptr, int32_t heads, int64_t row_stride) {
+    return make_tensor(make_gmem_ptr(static_cast<const E*>(ptr)), make_shape(rows, Int<kHeadDim>{}, heads, batches),
+                       make_stride(row_stride, _1{}, int64_t{kHeadDim}, int64_t{rows} * row_stride));
+  };
+  const int32_t tiles = packed ? ap.batch + static_cast<int32_t>(ap.total_tokens / T::kBlockM)
+                               : (ap.seq_len + T::kBlockM - 1) / T::kBlockM;
+  const int64_t items = static_cast<int64_t>(tiles) * ap.num_heads * batches;
+  if (items > INT32_MAX) return cudaErrorInvalidValue;
+  hopper::Params<E, kHeadDim> p{
+      make_tma_copy(SM90_TMA_LOAD{}, gmem(ap.q, ap.num_heads, ap.q_row_stride), typename T::QTile{}),
+      make_tma_copy(SM90_TMA_LOAD{}, gmem(ap.k, ap.num_kv_heads, ap.k_row_stride), typename T::KTile{}),
+      make_tma_copy(SM90_TMA_LOAD{}, gmem(ap.v, ap.num_kv_heads, ap.v_row_stride), typename T::KTile{}),
+      make_shape(rows, Int<kHeadDim>{}, ap.num_heads, batches),
+      make_shape(rows, Int<kHeadDim>{}, ap.num_kv_heads, batches),
+      static_cast<E*>(ap.out),
+      packed ? nullptr : ap.seq_lens,
+      packed ? ap.cu_seqlens : nullptr,
+      ap.o_row_stride,
+      ap.total_tokens,
+      ap.batch,
+      ap.seq_len,
+      ap.num_heads,
+      ap.num_heads / ap.num_kv_heads,
+      tiles,
+      static_cast<int32_t>(items),
+      ap.scale * 1.4426950408889634f,
+  };
+  auto kernel = &hopper::attention_kernel<E, kHeadDim>;
+  constexpr size_t kSmem = hopper::smem_bytes<E, kHeadDim>();
+  static bool attribute_set = false;  // the limit belongs to the function; setting it twice is harmless
+  if (!attribute_set) {
+    if (cudaError_t e = cudaFuncSetAttribute(kernel, cudaFuncAttributeMaxDynamicSharedMemorySize, kSmem); e != cudaSuccess)
+      return e;
+    attribute_set = true;
+  }
+  const int grid = static_cast<int>(std::min<int64_t>(items, hopper::sm_count()));
+  kernel<<<grid, T::kThreads, kSmem, stream>>>(p);
+  return cudaGetLastError();
+}
+
+}  // namespace encexport::kernels
