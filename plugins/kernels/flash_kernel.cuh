@@ -80,16 +80,23 @@ __device__ __forceinline__ void load_tile_async(T* smem, const T* gmem, int64_t 
   }
 }
 
-// Writes zeros into rows [0, rows) of this head's output (padding query rows of the padded layout).
+// Writes `pair` (two elements packed in 32 bits) over rows [0, rows) of this head's output: zeros for the padding
+// query rows of the padded layout, NaN for the rows of lengths out of range.
 template <typename T, int kHeadDim>
-__device__ __forceinline__ void store_zero_rows(T* out, int64_t row_stride, int rows) {
+__device__ __forceinline__ void store_rows(T* out, int64_t row_stride, int rows, uint32_t pair) {
   using Tile = FlashTiling<kHeadDim>;
   const int chunks = rows * Tile::kChunksPerRow;
   for (int i = threadIdx.x; i < chunks; i += Tile::kThreads) {
     const int r = i / Tile::kChunksPerRow;
     const int c = (i % Tile::kChunksPerRow) * 8;
-    *reinterpret_cast<uint4*>(out + r * row_stride + c) = make_uint4(0, 0, 0, 0);
+    *reinterpret_cast<uint4*>(out + r * row_stride + c) = make_uint4(pair, pair, pair, pair);
   }
+}
+
+template <typename T>
+__device__ __forceinline__ uint32_t nan_pair() {
+  const float nan = __int_as_float(0x7fc00000);
+  return ElementTraits<T>::pack(nan, nan);
 }
 
 template <typename T, int kHeadDim, int kRowBlocks>
@@ -113,15 +120,29 @@ __global__ void __launch_bounds__(FlashTiling<kHeadDim, kRowBlocks>::kThreads)
   } else {
     const int64_t tile = blockIdx.x;
     const int32_t b = packed_tile_owner_warp(tile, args.cu_seqlens, args.batch, args.total_tokens, kM);
-    span = packed_span(b, args.cu_seqlens, args.total_tokens);
+    span = packed_span_warp(b, args.cu_seqlens, args.batch, args.total_tokens);
     row0 = static_cast<int32_t>((tile - packed_tile_begin(b, args.cu_seqlens, args.total_tokens, kM)) * kM);
+    if (!span.valid) {
+      // Bad cu_seqlens: the tiles of the sequences no longer cover the rows, so CTA x writes NaN over rows
+      // [x*kM, (x+1)*kM) instead; the B + T/kM CTAs cover all T rows.
+      const int64_t first = tile * kM;
+      if (first >= args.total_tokens) return;
+      T* rows = static_cast<T*>(args.out) + first * args.o_stride + static_cast<int64_t>(h) * kHeadDim;
+      const int64_t left = args.total_tokens - first;
+      store_rows<T, kHeadDim>(rows, args.o_stride, left < kM ? static_cast<int>(left) : kM, nan_pair<T>());
+      return;
+    }
   }
   if (row0 >= span.extent) return;  // surplus packed tile
   const int rows_here = min(kM, span.extent - row0);
 
   T* out = static_cast<T*>(args.out) + (span.first_token + row0) * args.o_stride + static_cast<int64_t>(h) * kHeadDim;
+  if (!span.valid) {  // padded layout, seq_lens[b] outside [0, S]: all S rows NaN
+    store_rows<T, kHeadDim>(out, args.o_stride, rows_here, nan_pair<T>());
+    return;
+  }
   if (row0 >= span.length) {  // padded layout only: every row of this tile is padding
-    store_zero_rows<T, kHeadDim>(out, args.o_stride, rows_here);
+    store_rows<T, kHeadDim>(out, args.o_stride, rows_here, 0u);
     return;
   }
 

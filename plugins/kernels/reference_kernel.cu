@@ -42,12 +42,15 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32) reference_attention_kerne
     b = static_cast<int32_t>(token / a.seq_len);
     span = padded_span(b, a.seq_len, a.seq_lens);
   } else {
-    span = packed_span(packed_token_owner(token, a.cu_seqlens, a.batch, a.total_tokens), a.cu_seqlens,
-                       a.total_tokens);
-    if (token < span.first_token || token >= span.first_token + span.length) return;  // only with bad cu_seqlens
+    span = packed_span_warp(packed_token_owner(token, a.cu_seqlens, a.batch, a.total_tokens), a.cu_seqlens, a.batch,
+                            a.total_tokens);
+  }
+  T* out = static_cast<T*>(a.out) + token * a.o_stride + static_cast<int64_t>(h) * a.head_size;
+  if (!span.valid) {  // lengths out of range: NaN, never a plausible row (with valid cu_seqlens every token has its span)
+    for (int d = lane; d < a.head_size; d += 32) out[d] = Traits::from_float(__int_as_float(0x7fc00000));
+    return;
   }
   const int64_t pos = token - span.first_token;
-  T* out = static_cast<T*>(a.out) + token * a.o_stride + static_cast<int64_t>(h) * a.head_size;
   if (pos >= span.length) {  // padded query row: zeros
     for (int d = lane; d < a.head_size; d += 32) out[d] = Traits::from_float(0.f);
     return;

@@ -1,5 +1,5 @@
 // Generated from encexport/contract.py by `python -m encexport.contract_files`; do not edit.
-// contract.py sha256 049fdc9db37deadc3ac5c8db4f8caae280bee86a491471caa53537ace56942b3
+// contract.py sha256 13c07a4a0f3a742d9c6c339ad919b3a793eb32f11b5ba24817918cad8ef2efc1
 //
 // The ONNX contract of encexport::EncoderOnlyAttention as C++ constants. The ONNX Runtime op, the TensorRT
 // plugin and the shared attribute validator (plugins/common/node_attributes.cc) take every contract fact from
@@ -82,5 +82,7 @@ inline constexpr const char* kInputNames[kInputCount] = {"query", "key", "value"
 // The optional additive attention bias: its input index and rank ([B or 1, H or 1, S, S]).
 inline constexpr int32_t kBiasInput = 4;
 inline constexpr int32_t kBiasRank = 4;
+// The CUDA op's checked mode: this environment variable set to 1 checks device lengths before each launch.
+inline constexpr char kCheckedLengthsEnv[] = "ENCEXPORT_CHECKED_LENGTHS";
 
 }  // namespace encexport::contract
