@@ -20,6 +20,7 @@
 #include <cstdint>
 
 #include "encexport/params.h"
+#include "fault_injection.h"
 #include "launchers.h"
 #include "token_tensors.h"
 #include "mma_primitives.cuh"
@@ -141,10 +142,13 @@ __global__ void __launch_bounds__(FlashTiling<kHeadDim, kRowBlocks>::kThreads)
     store_rows<T, kHeadDim>(out, args.o_stride, rows_here, nan_pair<T>());
     return;
   }
+  const bool zero_padding = !faults::active(args.fault, faults::kKeepPaddingRows);
   if (row0 >= span.length) {  // padded layout only: every row of this tile is padding
-    store_rows<T, kHeadDim>(out, args.o_stride, rows_here, 0u);
+    if (zero_padding) store_rows<T, kHeadDim>(out, args.o_stride, rows_here, 0u);
     return;
   }
+  // Keys attended: span.length, except in the fault-injection test library (fault_injection.h).
+  const int keys = faults::keys(args.fault, span.length, args.total_tokens - (span.first_token + span.length));
 
   const int kv_head = h / args.group;  // GQA/MQA: index mapping, no K/V copies
   const T* q = static_cast<const T*>(args.q) + (span.first_token + row0) * args.q_stride + static_cast<int64_t>(h) * kHeadDim;
@@ -157,11 +161,11 @@ __global__ void __launch_bounds__(FlashTiling<kHeadDim, kRowBlocks>::kThreads)
   T* sV = sK + 2 * kN * kS;  // 2 stages
 
   const int q_rows_valid = span.length - row0;
-  const int n_tiles = (span.length + kN - 1) / kN;
+  const int n_tiles = (keys + kN - 1) / kN;
   auto load_kv = [&](int tile, int stage) {
     const int first = tile * kN;
-    load_tile_async<T, kHeadDim, kN>(sK + stage * kN * kS, k + first * args.k_stride, args.k_stride, span.length - first);
-    load_tile_async<T, kHeadDim, kN>(sV + stage * kN * kS, v + first * args.v_stride, args.v_stride, span.length - first);
+    load_tile_async<T, kHeadDim, kN>(sK + stage * kN * kS, k + first * args.k_stride, args.k_stride, keys - first);
+    load_tile_async<T, kHeadDim, kN>(sV + stage * kN * kS, v + first * args.v_stride, args.v_stride, keys - first);
   };
   load_tile_async<T, kHeadDim, kM>(sQ, q, args.q_stride, q_rows_valid);
   load_kv(0, 0);
@@ -235,7 +239,7 @@ __global__ void __launch_bounds__(FlashTiling<kHeadDim, kRowBlocks>::kThreads)
     }
 
     // ---- online softmax (base 2), keys past the sequence end masked to -inf ----
-    const bool partial_tile = (n + 1) * kN > span.length;
+    const bool partial_tile = (n + 1) * kN > keys;
     // This lane's first bias element of the tile (row quad_row of the warp's rows, key 2*quad_col), or nullptr
     // (always for the packed layout, whose args.bias token_tensors() leaves null). Derived per tile from the
     // kernel parameters rather than kept from the prologue: a pointer live across the whole loop made the
@@ -262,7 +266,7 @@ __global__ void __launch_bounds__(FlashTiling<kHeadDim, kRowBlocks>::kThreads)
               x += ElementTraits<T>::to_float(bias[(mb * 16 + (e / 2) * 8) * args.bias_row_stride + j * 8 + (e & 1)]) *
                    1.4426950408889634f;  // log2(e): the softmax runs on exp2
           }
-          if (partial_tile && key >= span.length) x = -INFINITY;
+          if (partial_tile && key >= keys) x = -INFINITY;
           s_acc[mb][j][e] = x;
           tile_max[e / 2] = fmaxf(tile_max[e / 2], x);
         }
@@ -352,6 +356,7 @@ __global__ void __launch_bounds__(FlashTiling<kHeadDim, kRowBlocks>::kThreads)
     if (row >= rows_here) continue;  // beyond the sequence (packed) or beyond S (padded)
     uint4 value = make_uint4(0, 0, 0, 0);  // padded rows past the length are zeros
     if (row < q_rows_valid) value = *reinterpret_cast<const uint4*>(sO_warp + r * kS + c);
+    else if (!zero_padding) continue;
     *reinterpret_cast<uint4*>(out + row * args.o_stride + c) = value;
   }
 #endif
@@ -363,7 +368,7 @@ cudaError_t launch_flash(const AttentionParams& p, cudaStream_t stream) {
   FlashArgs a;
   static_cast<TokenTensors&>(a) = token_tensors(p);
   a.tiles_per_sequence = (p.seq_len + Tile::kBlockM - 1) / Tile::kBlockM;
-  a.scale_log2 = p.scale * 1.4426950408889634f;
+  a.scale_log2 = faults::scale(a.fault, p.scale) * 1.4426950408889634f;
 
   const int64_t ctas = p.layout == Layout::kPadded
                            ? static_cast<int64_t>(p.batch) * a.tiles_per_sequence
