@@ -57,7 +57,9 @@ __device__ __forceinline__ SequenceSpan packed_span(int32_t b, const int32_t* cu
 __device__ __forceinline__ bool packed_lengths_valid_warp(const int32_t* cu, int32_t batch, int64_t total_tokens) {
   const int lane = threadIdx.x % 32;
   bool ok = lane != 0 || (cu[0] == 0 && cu[batch] == total_tokens);
-  for (int32_t b = lane; b < batch && ok; b += 32) ok = cu[b] <= cu[b + 1];
+  // No early exit: the loads of the rounds are then independent and overlap instead of queueing behind each
+  // other's comparisons.
+  for (int32_t b = lane; b < batch; b += 32) ok &= cu[b] <= cu[b + 1];
   return __all_sync(0xffffffffu, ok);
 }
 
