@@ -24,7 +24,12 @@ def available() -> bool:
 
 
 def _load():
-    lib = native.load("testapi")
+    return bind(native.load("testapi"))
+
+
+def bind(lib: ctypes.CDLL) -> ctypes.CDLL:
+    """Declares the test entry points' signatures on lib: libencexport_testapi.so, or another build of the same
+    entry points (the fault-injection library, tests/plugins/test_gpu_faults.py)."""
     fn = lib.encexport_test_attention
     fn.restype = ctypes.c_int
     head = [ctypes.c_void_p] * 5 + [ctypes.c_int] * 5 + [ctypes.c_longlong] + [ctypes.c_int] * 3 + [ctypes.c_float]
@@ -55,15 +60,17 @@ def _ptr(t: torch.Tensor | None) -> int | None:
 def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, lengths: torch.Tensor | None = None, *,
               num_heads: int, num_kv_heads: int, head_size: int, scale: float, layout: str = "padded",
               backend: str = "auto", out: torch.Tensor | None = None,
-              bias: torch.Tensor | None = None) -> tuple[torch.Tensor, str]:
+              bias: torch.Tensor | None = None, library: ctypes.CDLL | None = None) -> tuple[torch.Tensor, str]:
     """Run the CUDA attention kernels; returns (out, backend actually used).
 
     padded: q [B, S, H*D], k/v [B, S, Hkv*D], lengths = seq_lens [B] int32 or None.
     packed: q [T, H*D],    k/v [T, Hkv*D],    lengths = cu_seqlens [B+1] int32.
     bias: an additive attn_bias [B or 1, H or 1, S, S] of q's dtype on the device, read through its strides (a
     dimension of size 1, or an expanded one, is broadcast: stride 0); its last dimension must be contiguous.
+    library: a library bound by bind() to call instead of libencexport_testapi.so.
     Raises RuntimeError with the library's message on any error.
     """
+    lib = library if library is not None else _load()
     for name, t in (("q", q), ("k", k), ("v", v)):
         if not (t.is_cuda and t.is_contiguous()):
             raise ValueError(f"{name} must be a contiguous CUDA tensor")
@@ -85,7 +92,7 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, lengths: torch.
             batch, seq_len, tokens, num_heads, num_kv_heads, head_size, float(scale))
     tail = (stream, ctypes.byref(used), err, len(err))
     if bias is None:
-        rc = _load().encexport_test_attention(*args, *tail)
+        rc = lib.encexport_test_attention(*args, *tail)
     else:
         if not bias.is_cuda or bias.dim() != 4 or bias.stride(3) != 1 or bias.dtype != q.dtype:
             raise ValueError("bias must be a 4-d CUDA tensor of q's dtype with a contiguous last dimension")
@@ -94,7 +101,7 @@ def attention(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor, lengths: torch.
             raise ValueError(f"bias shape {tuple(bias.shape)} is not [B or 1, H or 1, S, S] for B={batch}, "
                              f"H={num_heads}, S={seq_len}")
         strides = [0 if bias.shape[i] == 1 else bias.stride(i) for i in range(3)]
-        rc = _load().encexport_test_attention_bias(*args, _ptr(bias), *strides, *tail)
+        rc = lib.encexport_test_attention_bias(*args, _ptr(bias), *strides, *tail)
     if rc != 0:
         raise RuntimeError(err.value.decode())
     return out, BACKEND_NAMES.get(used.value, "unknown")

@@ -71,7 +71,9 @@ INPUTS: tuple[TensorSpec, ...] = (
     TensorSpec("value", "[B, S, Hkv*D] or empty", "[T, Hkv*D] or empty", "T",
                "projected values; empty (\"\") together with key: packed in query"),
     TensorSpec("lengths", "seq_lens [B] (optional)", "cu_seqlens [B+1] (required)", "int32",
-               "padded: valid length per sequence (absent = all S); packed: prefix sums, cu[0]=0, cu[B]=T"),
+               "padded: valid length per sequence (absent = all S); packed: prefix sums, cu[0]=0, cu[B]=T. "
+               "Out of range: the CPU op refuses the call; the CUDA op writes NaN rows (padded: every row of that "
+               "sequence; packed: every row), or refuses the call with `ENCEXPORT_CHECKED_LENGTHS=1`"),
     TensorSpec("attn_bias", "[B or 1, H or 1, S, S] (optional)", "not accepted", "T",
                "additive bias: softmax(scale*q.k + bias); broadcast over batch and/or heads where the dimension is 1; "
                "only the valid block [:len, :len] of each sequence is read"),
@@ -81,8 +83,13 @@ BIAS_INPUT = 4
 # The bias dimensions: [batch or 1, num_heads or 1, S (query rows), S (keys)].
 BIAS_RANK = 4
 OUTPUTS: tuple[TensorSpec, ...] = (
-    TensorSpec("output", "[B, S, H*D]", "[T, H*D]", "T", "attention output; padded query rows are zeros"),
+    TensorSpec("output", "[B, S, H*D]", "[T, H*D]", "T",
+               "attention output; padded query rows are zeros; NaN rows for out-of-range lengths (CUDA)"),
 )
+# Environment variable of the CUDA op's checked mode: with it set to 1 (read once per process) the lengths are
+# copied to the host and checked before every launch, and a bad one fails the call with a message naming it,
+# as the CPU op always does. Without it the CUDA op never synchronises and marks bad sequences with NaN rows.
+CHECKED_LENGTHS_ENV = "ENCEXPORT_CHECKED_LENGTHS"
 DTYPES = ("float32", "float16", "bfloat16")
 
 

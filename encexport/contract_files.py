@@ -141,6 +141,8 @@ inline constexpr const char* kInputNames[kInputCount] = {_names(tuple(t.name for
 // The optional additive attention bias: its input index and rank ([B or 1, H or 1, S, S]).
 inline constexpr int32_t kBiasInput = {contract.BIAS_INPUT};
 inline constexpr int32_t kBiasRank = {contract.BIAS_RANK};
+// The CUDA op's checked mode: this environment variable set to 1 checks device lengths before each launch.
+inline constexpr char kCheckedLengthsEnv[] = {_c_string(contract.CHECKED_LENGTHS_ENV)};
 
 }}  // namespace encexport::contract
 """

@@ -4,7 +4,8 @@
 `pip install` uses too) and builds into the checkout's encexport/_lib, where encexport.native finds them. An
 installed wheel has nothing to rebuild: the command says where its libraries are.
 
-Environment (as for CMake itself): ENCEXPORT_CUDA_ARCHS, ENCEXPORT_WITH_CUDA=OFF, ENCEXPORT_WITH_TRT=OFF, CXX,
+Environment (as for CMake itself): ENCEXPORT_CUDA_ARCHS, ENCEXPORT_WITH_CUDA=OFF, ENCEXPORT_WITH_TRT=OFF,
+ENCEXPORT_FAULT_INJECTION_CUDA=ON (also build the fault-injection test library of the CUDA kernels), CXX,
 JOBS, ENCEXPORT_BUILD_DIR.
 
 CUDA architectures: the default is sm_90 only (CI's H100). `encexport triton` copies whatever was built into
@@ -49,6 +50,8 @@ def _defines(args) -> dict[str, str]:
         defines["ENCEXPORT_WITH_CUDA"] = "OFF"
     if os.environ.get("ENCEXPORT_WITH_TRT", "").upper() == "OFF":
         defines["ENCEXPORT_WITH_TRT"] = "OFF"
+    if os.environ.get("ENCEXPORT_FAULT_INJECTION_CUDA", "").upper() in ("ON", "OFF"):  # the GPU check's test library
+        defines["ENCEXPORT_FAULT_INJECTION_CUDA"] = os.environ["ENCEXPORT_FAULT_INJECTION_CUDA"].upper()
     if os.environ.get("CXX"):  # an explicit compiler applies to an existing folder too (CMake re-configures)
         defines["CMAKE_CXX_COMPILER"] = os.environ["CXX"]
     return defines

@@ -66,7 +66,7 @@ def build(out: Path) -> bool:
     """sm_90 with the system compiler. A toolchain that links libstdc++ statically would give our libraries a second
     C++ runtime next to torch's and ONNX Runtime's, and iostream formatting in the cuDNN frontend then crashes."""
     env = dict(os.environ, ENCEXPORT_CUDA_ARCHS=os.environ.get("ENCEXPORT_CUDA_ARCHS", "90"),
-               JOBS=str(os.cpu_count() or 4))
+               JOBS=str(os.cpu_count() or 4), ENCEXPORT_FAULT_INJECTION_CUDA="ON")  # tests/plugins/test_gpu_faults.py
     if Path("/usr/bin/g++").is_file():
         env.update(CXX="/usr/bin/g++", CUDAHOSTCXX="/usr/bin/g++")
     cmd = [sys.executable, "-m", "encexport", "build-plugins"]

@@ -9,6 +9,7 @@
 
 #include "encexport/float_bits.h"
 #include "encexport/params.h"
+#include "../kernels/fault_injection.h"
 
 namespace encexport {
 namespace {
@@ -62,43 +63,48 @@ void attend_sequence(const AttentionParams& p, int64_t row0, int32_t rows, int32
   const Writer out{p.out, p.dtype};
   const int32_t D = p.head_size;
   const int32_t group = p.num_heads / p.num_kv_heads;
+  // Keys attended and the scale: len and p.scale, except in the fault-injection test library (fault_injection.h).
+  const int32_t fault = faults::selected();
+  const int32_t keys = faults::keys(fault, len, p.total_tokens - (row0 + len));
+  const float scale = faults::scale(fault, p.scale);
   // Each key/value head is converted to fp32 once and then read by all `group` query heads and every query row,
   // instead of converting every element again for every (query row, key) pair.
-  s.k.resize(static_cast<size_t>(std::max(len, 1)) * D);
+  s.k.resize(static_cast<size_t>(std::max(keys, 1)) * D);
   s.v.resize(s.k.size());
   s.q.resize(static_cast<size_t>(D));
-  s.scores.resize(static_cast<size_t>(std::max(len, 1)));
+  s.scores.resize(static_cast<size_t>(std::max(keys, 1)));
   s.acc.resize(static_cast<size_t>(D));
   for (int32_t hk = 0; hk < p.num_kv_heads; ++hk) {
-    widen_rows(k, row0 * p.k_row_stride + static_cast<int64_t>(hk) * D, p.k_row_stride, len, D, s.k.data());
-    widen_rows(v, row0 * p.v_row_stride + static_cast<int64_t>(hk) * D, p.v_row_stride, len, D, s.v.data());
+    widen_rows(k, row0 * p.k_row_stride + static_cast<int64_t>(hk) * D, p.k_row_stride, keys, D, s.k.data());
+    widen_rows(v, row0 * p.v_row_stride + static_cast<int64_t>(hk) * D, p.v_row_stride, keys, D, s.v.data());
     for (int32_t h = hk * group; h < (hk + 1) * group; ++h) {
       for (int32_t i = 0; i < rows; ++i) {
         const int64_t o_off = (row0 + i) * p.o_row_stride + static_cast<int64_t>(h) * D;
         if (i >= len) {  // padding query rows are defined as zeros
-          for (int32_t d = 0; d < D; ++d) out(o_off + d, 0.f);
+          if (!faults::active(fault, faults::kKeepPaddingRows))
+            for (int32_t d = 0; d < D; ++d) out(o_off + d, 0.f);
           continue;
         }
         widen_rows(q, (row0 + i) * p.q_row_stride + static_cast<int64_t>(h) * D, 0, 1, D, s.q.data());
         const int64_t bias_row = bias0 + static_cast<int64_t>(h) * p.bias_head_stride + i * p.bias_row_stride;
         float row_max = -std::numeric_limits<float>::infinity();
-        for (int32_t j = 0; j < len; ++j) {
+        for (int32_t j = 0; j < keys; ++j) {
           const float* kj = s.k.data() + static_cast<int64_t>(j) * D;
           float dot = 0.f;
           for (int32_t d = 0; d < D; ++d) dot += s.q[d] * kj[d];
-          s.scores[j] = dot * p.scale + (p.bias ? bias(bias_row + j) : 0.f);
+          s.scores[j] = dot * scale + (p.bias && j < len ? bias(bias_row + j) : 0.f);
           row_max = std::max(row_max, s.scores[j]);
         }
         // A row of -inf scores (all keys -inf) would give NaN through exp(-inf - -inf); subtracting 0 keeps it
         // a well-defined 0/0 only when the inputs themselves are non-finite, which then propagates as NaN.
         const float shift = std::isinf(row_max) && row_max < 0 ? 0.f : row_max;
         float denom = 0.f;
-        for (int32_t j = 0; j < len; ++j) {
+        for (int32_t j = 0; j < keys; ++j) {
           s.scores[j] = std::exp(s.scores[j] - shift);
           denom += s.scores[j];
         }
         std::fill(s.acc.begin(), s.acc.end(), 0.f);
-        for (int32_t j = 0; j < len; ++j) {
+        for (int32_t j = 0; j < keys; ++j) {
           const float* vj = s.v.data() + static_cast<int64_t>(j) * D;
           const float w = s.scores[j];
           for (int32_t d = 0; d < D; ++d) s.acc[d] += w * vj[d];

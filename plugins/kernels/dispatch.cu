@@ -23,9 +23,11 @@
 #include <mutex>
 #include <string>
 #include <unordered_set>
+#include <vector>
 
 #include "cudnn/cudnn_attention.h"
 #include "encexport/capabilities.h"
+#include "encexport/contract.h"
 #include "encexport/params.h"
 #include "launchers.h"
 #include "token_tensors.h"
@@ -415,6 +417,39 @@ void log_decision(const AttentionParams& p, const Decision& d, const DeviceFacts
                p.batch, lengths.c_str(), shape.c_str(), reasons.c_str());
 }
 
+// ---- ENCEXPORT_CHECKED_LENGTHS ----
+
+bool checked_lengths_enabled() {
+  static const bool enabled = [] {
+    const char* v = std::getenv(contract::kCheckedLengthsEnv);
+    return v != nullptr && std::strcmp(v, "1") == 0;
+  }();
+  return enabled;
+}
+
+// The checked mode: the device lengths are copied to the host (B or B+1 int32s, then a stream sync: a debugging
+// mode) and checked by validate_lengths_host, the CPU op's rule, so a bad length fails the call with the CPU op's
+// message. Without it the kernels write NaN rows for bad lengths (sequence_span.cuh) and nothing synchronises.
+Status check_device_lengths(const AttentionParams& p, cudaStream_t stream) {
+  const int32_t* device_lengths = p.layout == Layout::kPadded ? p.seq_lens : p.cu_seqlens;
+  if (device_lengths == nullptr || p.batch <= 0) return Status::Ok();
+  std::vector<int32_t> host(static_cast<size_t>(p.batch) + (p.layout == Layout::kPacked ? 1 : 0));
+  cudaError_t e = cudaMemcpyAsync(host.data(), device_lengths, host.size() * sizeof(int32_t), cudaMemcpyDeviceToHost,
+                                  stream);
+  if (e == cudaSuccess) e = cudaStreamSynchronize(stream);
+  if (e != cudaSuccess)
+    return Status::Error(std::string("EncoderOnlyAttention: ") + contract::kCheckedLengthsEnv +
+                         "=1 could not read the lengths back: " + cudaGetErrorName(e) + " (" + cudaGetErrorString(e) +
+                         "); a capturing stream cannot synchronise: unset it while capturing CUDA graphs");
+  AttentionParams on_host = p;
+  (p.layout == Layout::kPadded ? on_host.seq_lens : on_host.cu_seqlens) = host.data();
+  Status s = validate_lengths_host(on_host);
+  if (!s)
+    s.message += std::string(" (found by ") + contract::kCheckedLengthsEnv +
+                 "=1: pass lengths in range; unchecked, the CUDA op writes NaN rows for them)";
+  return s;
+}
+
 }  // namespace
 
 namespace testing {
@@ -454,6 +489,10 @@ Status run_attention_cuda(const AttentionParams& p, void* stream_ptr, Backend* u
   auto stream = static_cast<cudaStream_t>(stream_ptr);
   const bool empty = p.batch == 0 || p.total_tokens == 0 || (p.layout == Layout::kPadded && p.seq_len == 0);
   const DeviceFacts device{true, current_device_major()};
+
+  if (checked_lengths_enabled()) {
+    if (s = check_device_lengths(p, stream); !s) return s;
+  }
 
   Decision d;
   if (s = decide(p, device, &d); !s) return s;

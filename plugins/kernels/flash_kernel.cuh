@@ -20,6 +20,7 @@
 #include <cstdint>
 
 #include "encexport/params.h"
+#include "fault_injection.h"
 #include "launchers.h"
 #include "token_tensors.h"
 #include "mma_primitives.cuh"
@@ -80,16 +81,23 @@ __device__ __forceinline__ void load_tile_async(T* smem, const T* gmem, int64_t 
   }
 }
 
-// Writes zeros into rows [0, rows) of this head's output (padding query rows of the padded layout).
+// Writes `pair` (two elements packed in 32 bits) over rows [0, rows) of this head's output: zeros for the padding
+// query rows of the padded layout, NaN for the rows of lengths out of range.
 template <typename T, int kHeadDim>
-__device__ __forceinline__ void store_zero_rows(T* out, int64_t row_stride, int rows) {
+__device__ __forceinline__ void store_rows(T* out, int64_t row_stride, int rows, uint32_t pair) {
   using Tile = FlashTiling<kHeadDim>;
   const int chunks = rows * Tile::kChunksPerRow;
   for (int i = threadIdx.x; i < chunks; i += Tile::kThreads) {
     const int r = i / Tile::kChunksPerRow;
     const int c = (i % Tile::kChunksPerRow) * 8;
-    *reinterpret_cast<uint4*>(out + r * row_stride + c) = make_uint4(0, 0, 0, 0);
+    *reinterpret_cast<uint4*>(out + r * row_stride + c) = make_uint4(pair, pair, pair, pair);
   }
+}
+
+template <typename T>
+__device__ __forceinline__ uint32_t nan_pair() {
+  const float nan = __int_as_float(0x7fc00000);
+  return ElementTraits<T>::pack(nan, nan);
 }
 
 template <typename T, int kHeadDim, int kRowBlocks>
@@ -113,17 +121,34 @@ __global__ void __launch_bounds__(FlashTiling<kHeadDim, kRowBlocks>::kThreads)
   } else {
     const int64_t tile = blockIdx.x;
     const int32_t b = packed_tile_owner_warp(tile, args.cu_seqlens, args.batch, args.total_tokens, kM);
-    span = packed_span(b, args.cu_seqlens, args.total_tokens);
+    span = packed_span_warp(b, args.cu_seqlens, args.batch, args.total_tokens);
     row0 = static_cast<int32_t>((tile - packed_tile_begin(b, args.cu_seqlens, args.total_tokens, kM)) * kM);
+    if (!span.valid) {
+      // Bad cu_seqlens: the tiles of the sequences no longer cover the rows, so CTA x writes NaN over rows
+      // [x*kM, (x+1)*kM) instead; the B + T/kM CTAs cover all T rows.
+      const int64_t first = tile * kM;
+      if (first >= args.total_tokens) return;
+      T* rows = static_cast<T*>(args.out) + first * args.o_stride + static_cast<int64_t>(h) * kHeadDim;
+      const int64_t left = args.total_tokens - first;
+      store_rows<T, kHeadDim>(rows, args.o_stride, left < kM ? static_cast<int>(left) : kM, nan_pair<T>());
+      return;
+    }
   }
   if (row0 >= span.extent) return;  // surplus packed tile
   const int rows_here = min(kM, span.extent - row0);
 
   T* out = static_cast<T*>(args.out) + (span.first_token + row0) * args.o_stride + static_cast<int64_t>(h) * kHeadDim;
-  if (row0 >= span.length) {  // padded layout only: every row of this tile is padding
-    store_zero_rows<T, kHeadDim>(out, args.o_stride, rows_here);
+  if (!span.valid) {  // padded layout, seq_lens[b] outside [0, S]: all S rows NaN
+    store_rows<T, kHeadDim>(out, args.o_stride, rows_here, nan_pair<T>());
     return;
   }
+  const bool zero_padding = !faults::active(args.fault, faults::kKeepPaddingRows);
+  if (row0 >= span.length) {  // padded layout only: every row of this tile is padding
+    if (zero_padding) store_rows<T, kHeadDim>(out, args.o_stride, rows_here, 0u);
+    return;
+  }
+  // Keys attended: span.length, except in the fault-injection test library (fault_injection.h).
+  const int keys = faults::keys(args.fault, span.length, args.total_tokens - (span.first_token + span.length));
 
   const int kv_head = h / args.group;  // GQA/MQA: index mapping, no K/V copies
   const T* q = static_cast<const T*>(args.q) + (span.first_token + row0) * args.q_stride + static_cast<int64_t>(h) * kHeadDim;
@@ -136,11 +161,11 @@ __global__ void __launch_bounds__(FlashTiling<kHeadDim, kRowBlocks>::kThreads)
   T* sV = sK + 2 * kN * kS;  // 2 stages
 
   const int q_rows_valid = span.length - row0;
-  const int n_tiles = (span.length + kN - 1) / kN;
+  const int n_tiles = (keys + kN - 1) / kN;
   auto load_kv = [&](int tile, int stage) {
     const int first = tile * kN;
-    load_tile_async<T, kHeadDim, kN>(sK + stage * kN * kS, k + first * args.k_stride, args.k_stride, span.length - first);
-    load_tile_async<T, kHeadDim, kN>(sV + stage * kN * kS, v + first * args.v_stride, args.v_stride, span.length - first);
+    load_tile_async<T, kHeadDim, kN>(sK + stage * kN * kS, k + first * args.k_stride, args.k_stride, keys - first);
+    load_tile_async<T, kHeadDim, kN>(sV + stage * kN * kS, v + first * args.v_stride, args.v_stride, keys - first);
   };
   load_tile_async<T, kHeadDim, kM>(sQ, q, args.q_stride, q_rows_valid);
   load_kv(0, 0);
@@ -214,7 +239,7 @@ __global__ void __launch_bounds__(FlashTiling<kHeadDim, kRowBlocks>::kThreads)
     }
 
     // ---- online softmax (base 2), keys past the sequence end masked to -inf ----
-    const bool partial_tile = (n + 1) * kN > span.length;
+    const bool partial_tile = (n + 1) * kN > keys;
     // This lane's first bias element of the tile (row quad_row of the warp's rows, key 2*quad_col), or nullptr
     // (always for the packed layout, whose args.bias token_tensors() leaves null). Derived per tile from the
     // kernel parameters rather than kept from the prologue: a pointer live across the whole loop made the
@@ -241,7 +266,7 @@ __global__ void __launch_bounds__(FlashTiling<kHeadDim, kRowBlocks>::kThreads)
               x += ElementTraits<T>::to_float(bias[(mb * 16 + (e / 2) * 8) * args.bias_row_stride + j * 8 + (e & 1)]) *
                    1.4426950408889634f;  // log2(e): the softmax runs on exp2
           }
-          if (partial_tile && key >= span.length) x = -INFINITY;
+          if (partial_tile && key >= keys) x = -INFINITY;
           s_acc[mb][j][e] = x;
           tile_max[e / 2] = fmaxf(tile_max[e / 2], x);
         }
@@ -331,6 +356,7 @@ __global__ void __launch_bounds__(FlashTiling<kHeadDim, kRowBlocks>::kThreads)
     if (row >= rows_here) continue;  // beyond the sequence (packed) or beyond S (padded)
     uint4 value = make_uint4(0, 0, 0, 0);  // padded rows past the length are zeros
     if (row < q_rows_valid) value = *reinterpret_cast<const uint4*>(sO_warp + r * kS + c);
+    else if (!zero_padding) continue;
     *reinterpret_cast<uint4*>(out + row * args.o_stride + c) = value;
   }
 #endif
@@ -342,7 +368,7 @@ cudaError_t launch_flash(const AttentionParams& p, cudaStream_t stream) {
   FlashArgs a;
   static_cast<TokenTensors&>(a) = token_tensors(p);
   a.tiles_per_sequence = (p.seq_len + Tile::kBlockM - 1) / Tile::kBlockM;
-  a.scale_log2 = p.scale * 1.4426950408889634f;
+  a.scale_log2 = faults::scale(a.fault, p.scale) * 1.4426950408889634f;
 
   const int64_t ctas = p.layout == Layout::kPadded
                            ? static_cast<int64_t>(p.batch) * a.tiles_per_sequence

@@ -11,6 +11,7 @@
 #include <cstdint>
 
 #include "encexport/params.h"
+#include "fault_injection.h"
 #include "launchers.h"
 #include "mma_primitives.cuh"
 #include "sequence_span.cuh"
@@ -42,16 +43,22 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32) reference_attention_kerne
     b = static_cast<int32_t>(token / a.seq_len);
     span = padded_span(b, a.seq_len, a.seq_lens);
   } else {
-    span = packed_span(packed_token_owner(token, a.cu_seqlens, a.batch, a.total_tokens), a.cu_seqlens,
-                       a.total_tokens);
-    if (token < span.first_token || token >= span.first_token + span.length) return;  // only with bad cu_seqlens
+    span = packed_span_warp(packed_token_owner(token, a.cu_seqlens, a.batch, a.total_tokens), a.cu_seqlens, a.batch,
+                            a.total_tokens);
   }
-  const int64_t pos = token - span.first_token;
   T* out = static_cast<T*>(a.out) + token * a.o_stride + static_cast<int64_t>(h) * a.head_size;
-  if (pos >= span.length) {  // padded query row: zeros
-    for (int d = lane; d < a.head_size; d += 32) out[d] = Traits::from_float(0.f);
+  if (!span.valid) {  // lengths out of range: NaN, never a plausible row (with valid cu_seqlens every token has its span)
+    for (int d = lane; d < a.head_size; d += 32) out[d] = Traits::from_float(__int_as_float(0x7fc00000));
     return;
   }
+  const int64_t pos = token - span.first_token;
+  if (pos >= span.length) {  // padded query row: zeros
+    if (!faults::active(a.fault, faults::kKeepPaddingRows))
+      for (int d = lane; d < a.head_size; d += 32) out[d] = Traits::from_float(0.f);
+    return;
+  }
+  // Keys attended: span.length, except in the fault-injection test library (fault_injection.h).
+  const int32_t keys = faults::keys(a.fault, span.length, a.total_tokens - (span.first_token + span.length));
 
   const int kv_head = h / a.group;
   const T* q = static_cast<const T*>(a.q) + token * a.q_stride + static_cast<int64_t>(h) * a.head_size;
@@ -71,7 +78,7 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32) reference_attention_kerne
     acc[r] = 0.f;
   }
   float running_max = -INFINITY, running_sum = 0.f;
-  for (int32_t j = 0; j < span.length; ++j) {
+  for (int32_t j = 0; j < keys; ++j) {
     const T* kr = k + j * a.k_stride;
     float dot = 0.f;
 #pragma unroll
@@ -81,7 +88,7 @@ __global__ void __launch_bounds__(kWarpsPerBlock * 32) reference_attention_kerne
     }
 #pragma unroll
     for (int off = 16; off > 0; off /= 2) dot += __shfl_xor_sync(0xffffffffu, dot, off);
-    const float x = dot * a.scale + (bias != nullptr ? Traits::to_float(bias[j]) : 0.f);
+    const float x = dot * a.scale + (bias != nullptr && j < span.length ? Traits::to_float(bias[j]) : 0.f);
     const float new_max = fmaxf(running_max, x);
     if (new_max == -INFINITY) continue;  // a bias of -inf on every key so far: no weight yet (warp-uniform)
     const float correction = expf(running_max - new_max);  // 0 on the first key
@@ -119,7 +126,7 @@ cudaError_t launch_reference(const AttentionParams& p, cudaStream_t stream) {
   ReferenceArgs a;
   static_cast<TokenTensors&>(a) = token_tensors(p);
   a.head_size = p.head_size;
-  a.scale = p.scale;
+  a.scale = faults::scale(a.fault, p.scale);
   if (p.batch <= 0 || (p.layout == Layout::kPadded && p.seq_len <= 0)) return cudaSuccess;
   switch (p.dtype) {
     case DType::kFloat32: return launch_typed<float>(a, stream);

@@ -1,9 +1,11 @@
 // Where a CTA's or a warp's rows live: which sequence, where it starts among the token rows, how long it
 // is. Shared by both kernel families so that padded and packed layouts are interpreted identically.
 //
-// Every value read from seq_lens / cu_seqlens is clamped before use: host-side validation reports bad
-// lengths, but a kernel handed bad lengths anyway (non-monotonic prefix sums, values > T, negatives) must
-// still never read or write outside [0, T) rows.
+// The device lengths are never trusted. Every value read from seq_lens / cu_seqlens is clamped before use, so a
+// kernel handed bad lengths (non-monotonic prefix sums, values > T, negatives) never reads or writes outside
+// [0, T) rows; and SequenceSpan::valid says whether the lengths were in range, so that the kernels write such a
+// sequence's rows as NaN instead of a plausible answer computed from clamped lengths (docs/onnx-contract.md).
+// The rule lives here only: padded_span and packed_span_warp decide `valid` for every CUDA family.
 #pragma once
 
 #include <cstdint>
@@ -18,18 +20,24 @@ struct SequenceSpan {
   int64_t first_token;  // row index of the sequence's first token in q/k/v/out
   int32_t length;       // valid keys (and valid query rows)
   int32_t extent;       // rows owned by the sequence: S in the padded layout (zeros past length), length when packed
+  // The lengths describing this sequence were in range. When false, every row the sequence owns is written as
+  // NaN (padded: all S rows; packed: every row of the output, since no sequence's rows can be trusted).
+  bool valid;
 };
 
 // Padded layout [B, S, ...]: sequence b owns rows [b*S, (b+1)*S); seq_lens == nullptr means all S valid.
 __device__ __forceinline__ SequenceSpan padded_span(int32_t b, int32_t seq_len, const int32_t* seq_lens) {
   SequenceSpan s;
   s.first_token = static_cast<int64_t>(b) * seq_len;
-  s.length = seq_lens ? static_cast<int32_t>(clamp64(seq_lens[b], 0, seq_len)) : seq_len;
+  const int32_t given = seq_lens ? seq_lens[b] : seq_len;
+  s.length = static_cast<int32_t>(clamp64(given, 0, seq_len));
   s.extent = seq_len;
+  s.valid = given >= 0 && given <= seq_len;
   return s;
 }
 
-// Packed layout: sequence b owns rows [cu[b], cu[b+1]), both clamped into [0, T] and end >= begin.
+// Packed layout: sequence b owns rows [cu[b], cu[b+1]), both clamped into [0, T] and end >= begin. `valid` here
+// is the sequence's own part of the rule (0 <= cu[b] <= cu[b+1] <= T); packed_span_warp adds the rest.
 __device__ __forceinline__ SequenceSpan packed_span(int32_t b, const int32_t* cu, int64_t total_tokens) {
   const int64_t begin = clamp64(cu[b], 0, total_tokens);
   const int64_t end = clamp64(cu[b + 1], begin, total_tokens);
@@ -37,6 +45,30 @@ __device__ __forceinline__ SequenceSpan packed_span(int32_t b, const int32_t* cu
   s.first_token = begin;
   s.length = static_cast<int32_t>(end - begin);
   s.extent = s.length;
+  s.valid = cu[b] >= 0 && cu[b] <= cu[b + 1] && cu[b + 1] <= total_tokens;
+  return s;
+}
+
+// Whether cu_seqlens is the prefix sums of lengths that tile all T rows: cu[0] = 0, non-decreasing, cu[B] = T.
+// A local test of sequence b is not enough: one decreasing entry leaves b's own span empty (nothing to mark)
+// while its neighbours overlap and compute plausible rows from each other's tokens. So the whole array is read,
+// by a whole warp (lane l checks entries l, l+32, ...: B/32 cached loads, small next to a tile's work).
+// Must be called by all 32 lanes of the warp.
+__device__ __forceinline__ bool packed_lengths_valid_warp(const int32_t* cu, int32_t batch, int64_t total_tokens) {
+  const int lane = threadIdx.x % 32;
+  bool ok = lane != 0 || (cu[0] == 0 && cu[batch] == total_tokens);
+  // No early exit: the loads of the rounds are then independent and overlap instead of queueing behind each
+  // other's comparisons.
+  for (int32_t b = lane; b < batch; b += 32) ok &= cu[b] <= cu[b + 1];
+  return __all_sync(0xffffffffu, ok);
+}
+
+// The packed span of sequence b with the whole rule in `valid` (packed_span + packed_lengths_valid_warp): what
+// every packed-layout kernel uses. Must be called by all 32 lanes of the warp.
+__device__ __forceinline__ SequenceSpan packed_span_warp(int32_t b, const int32_t* cu, int32_t batch,
+                                                         int64_t total_tokens) {
+  SequenceSpan s = packed_span(b, cu, total_tokens);
+  s.valid = packed_lengths_valid_warp(cu, batch, total_tokens) && s.valid;
   return s;
 }
 

@@ -6,6 +6,7 @@
 #include <string>
 
 #include "encexport/params.h"
+#include "fault_injection.h"
 
 namespace encexport::kernels {
 
@@ -23,6 +24,7 @@ struct TokenTensors {
   // b*bias_batch_stride + h*bias_head_stride + i*bias_row_stride + j (strides 0 along broadcast dimensions).
   const void* bias;
   int64_t bias_batch_stride, bias_head_stride, bias_row_stride;
+  int32_t fault;  // faults::selected(): always faults::kNone outside the fault-injection test library
 };
 
 inline TokenTensors token_tensors(const AttentionParams& p) {
@@ -36,6 +38,7 @@ inline TokenTensors token_tensors(const AttentionParams& p) {
   t.bias = p.layout == Layout::kPadded ? p.bias : nullptr;
   t.bias_batch_stride = p.bias_batch_stride; t.bias_head_stride = p.bias_head_stride;
   t.bias_row_stride = p.bias_row_stride;
+  t.fault = faults::selected();
   return t;
 }
 

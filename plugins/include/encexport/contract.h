@@ -1,5 +1,5 @@
 // Generated from encexport/contract.py by `python -m encexport.contract_files`; do not edit.
-// contract.py sha256 1645713f0edfcda02b25fbfb3d9522855426f140e3c7df14855e6aef16d78970
+// contract.py sha256 bf12d39341582249d4a930cff46dc48213fcd3a3baeb2f75c3649e34a33938d1
 //
 // The ONNX contract of encexport::EncoderOnlyAttention as C++ constants. The ONNX Runtime op, the TensorRT
 // plugin and the shared attribute validator (plugins/common/node_attributes.cc) take every contract fact from
@@ -82,5 +82,7 @@ inline constexpr const char* kInputNames[kInputCount] = {"query", "key", "value"
 // The optional additive attention bias: its input index and rank ([B or 1, H or 1, S, S]).
 inline constexpr int32_t kBiasInput = 4;
 inline constexpr int32_t kBiasRank = 4;
+// The CUDA op's checked mode: this environment variable set to 1 checks device lengths before each launch.
+inline constexpr char kCheckedLengthsEnv[] = "ENCEXPORT_CHECKED_LENGTHS";
 
 }  // namespace encexport::contract

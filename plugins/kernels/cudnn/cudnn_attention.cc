@@ -7,7 +7,8 @@
 // How: the library is opened at run time (no link dependency); one graph per shape is built on first use
 // and cached per thread, together with one cuDNN handle per thread and device (handles are not meant to be
 // shared across threads). Padded batches use cuDNN's padding mask with our per-sequence lengths, clamped
-// first; the query rows past each length are then written as zeros (padding_rows.cu). Scratch memory (the
+// first; the query rows past each length are then written as zeros, and every row of a sequence whose length
+// was out of range as NaN (padding_rows.cu). Scratch memory (the
 // clamped lengths, and cuDNN's workspace if the plan wants one) is stream-ordered, from a pool of our own
 // that keeps its memory between calls (scratch_pool below): no host synchronisation, nothing proportional
 // to S^2, and capture-safe (a captured pool allocation becomes a graph allocation node).
@@ -221,9 +222,11 @@ Status run_plan(const AttentionParams& p, const Plan& plan, int device, cudnnHan
   }
   if (status && padding) {
     const size_t elem = element_size(p.dtype);
-    const cudaError_t e = launch_zero_padding_rows(p.out, p.o_row_stride * elem,
-                                                   static_cast<int64_t>(p.num_heads) * p.head_size * elem, p.batch,
-                                                   p.seq_len, lengths, stream);
+    // Two NaNs of the output dtype (cuDNN runs float16 and bfloat16 only) for sequences of out-of-range length.
+    const uint32_t nan_pair = p.dtype == DType::kBFloat16 ? 0x7fc07fc0u : 0x7e007e00u;
+    const cudaError_t e = launch_finish_padding_rows(p.out, p.o_row_stride * elem,
+                                                     static_cast<int64_t>(p.num_heads) * p.head_size * elem, p.batch,
+                                                     p.seq_len, p.seq_lens, nan_pair, stream);
     if (e != cudaSuccess) status = cuda_error(e, "padding-row kernel launch");
   }
   if (scratch != nullptr) {
