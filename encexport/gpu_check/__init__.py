@@ -4,10 +4,12 @@
     python -m encexport.gpu_check prepare [DEST]    # on a machine with the weights: the real-model test inputs
     python -m encexport.gpu_check summary DIR       # summary.md of a run's folder
     python -m encexport.gpu_check plots [BENCH E2E CHECK]   # redraw docs/img from recorded results
+    python -m encexport.gpu_check record RUN [--allow-dirty]  # a run's results into bench/results (clean commits)
 
   steps.py    build, tests, models, sanitize, profile, bench, e2e (each writes its log into the run folder)
   summary.py  the run's summary.md
   profile.py  Nsight Compute metrics per kernel family on the benchmark's dense shapes
   prepare.py  the fp16 all-MiniLM-L6-v2 export and its PyTorch reference embeddings (tests/models/test_gpu_models.py)
   plots.py    the figures of docs/performance.md and docs/gpu-results.md
+  record.py   copies a run's results into bench/results, refusing a dirty tree's
 """

@@ -15,6 +15,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from ..bench.e2e import plot as plot_e2e
+from ..bench.figures import stamp
 from ..bench.report import plot as plot_attention_ratio
 
 ROOT = Path(__file__).resolve().parents[2]  # the checkout whose docs/ the figures belong to
@@ -23,18 +24,19 @@ IMG = ROOT / "docs" / "img"
 TOLERANCES = {"fp16": 1e-2, "bf16": 4e-2, "fp32": 1e-4}
 
 
-def _finish(fig, ax, path: Path, *, xlabel: str | None, ylabel: str, title: str, legend_kw: dict | None = None) -> None:
-    """Labels, legend, layout and the PNG: the same closing steps for every figure."""
+def _finish(fig, ax, path: Path, *, xlabel: str | None, ylabel: str, title: str, source: dict | None,
+            legend_kw: dict | None = None) -> None:
+    """Labels, legend, the commit measured, layout and the PNG: the same closing steps for every figure."""
     if xlabel:
         ax.set_xlabel(xlabel)
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.legend(**(legend_kw or {}))
-    fig.tight_layout()
+    stamp(fig, source)
     fig.savefig(path, dpi=110)
 
 
-def plot_accuracy(records: list[dict], path: Path) -> None:
+def plot_accuracy(records: list[dict], path: Path, source: dict | None = None) -> None:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -55,7 +57,7 @@ def plot_accuracy(records: list[dict], path: Path) -> None:
         ax.text(2, tol, f"{dtype} tolerance", fontsize=7, va="bottom")
     ax.set_yscale("log")
     _finish(fig, ax, path, xlabel="head size", ylabel="max |ours - SDPA fp32 math|",
-            title="Kernel accuracy on the randomized grid (H100)", legend_kw=dict(fontsize=7, ncol=2))
+            title="Kernel accuracy on the randomized grid (H100)", source=source, legend_kw=dict(fontsize=7, ncol=2))
 
 
 def redraw(paths: list[str]) -> int:
@@ -64,8 +66,10 @@ def redraw(paths: list[str]) -> int:
     e2e = Path(args[1] or ROOT / "bench/results/h100-e2e.json")
     check = Path(args[2] or ROOT / "bench/results/h100-gpu-check.json")
     IMG.mkdir(parents=True, exist_ok=True)
-    plot_attention_ratio(json.loads(bench.read_text())["summary"], IMG / "attention_ratio.png")
-    plot_e2e(json.loads(e2e.read_text())["e2e"], IMG / "e2e_speedup.png")
-    plot_accuracy(json.loads(check.read_text())["records"], IMG / "kernel_accuracy.png")
+    bench_data, e2e_data, check_data = (json.loads(p.read_text()) for p in (bench, e2e, check))
+    # each figure is stamped with the commit its own record measured, not the one redrawing it
+    plot_attention_ratio(bench_data["summary"], IMG / "attention_ratio.png", bench_data["env"].get("source"))
+    plot_e2e(e2e_data["e2e"], IMG / "e2e_speedup.png", e2e_data["env"].get("source"))
+    plot_accuracy(check_data["records"], IMG / "kernel_accuracy.png", check_data.get("source"))
     print(f"wrote {', '.join(p.name for p in sorted(IMG.glob('*.png')))} to {IMG}")
     return 0

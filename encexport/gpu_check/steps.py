@@ -2,11 +2,12 @@
 goes on after a failed step (except the build) so one call reports everything.
 
 Every result names the commit it measured: from git, or ENCEXPORT_COMMIT / ENCEXPORT_TREE_CLEAN where the
-checkout has no history (encexport/bench/provenance.py).
+checkout has no history (encexport/provenance.py).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -37,7 +38,7 @@ def _tail(path: Path, lines: int) -> None:
 
 def environment(out: Path, steps: list[str]) -> None:
     """env.txt: the device, the toolchain, the versions and the commit measured."""
-    from ..bench.provenance import describe, source_revision
+    from ..provenance import describe, source_revision
 
     probes = [["nvidia-smi", "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"],
               ["nvcc", "--version"], ["compute-sanitizer", "--version"]]
@@ -57,7 +58,9 @@ def environment(out: Path, steps: list[str]) -> None:
         lines.append(f"onnxruntime {ort.__version__} {ort.get_available_providers()}")
     except ImportError as exc:
         lines.append(f"onnxruntime: {exc}")
-    lines += [f"measured {describe(source_revision())}", "steps " + " ".join(steps)]
+    source = source_revision()
+    (out / "provenance.json").write_text(json.dumps(source) + "\n")  # what `record` and the summary read
+    lines += [f"measured {describe(source)}", "steps " + " ".join(steps)]
     (out / "env.txt").write_text("\n".join(lines) + "\n")
     print("\n".join(lines), file=sys.stderr)
 

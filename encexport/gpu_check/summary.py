@@ -11,7 +11,11 @@ from pathlib import Path
 
 def write(out: Path) -> None:
     """Print the summary of the run whose files are in `out`."""
+    from ..provenance import describe
+    from .record import run_source
+
     print("# GPU check summary\n")
+    print(f"Measured: {describe(run_source(out))}.\n")
     env = out / "env.txt"
     if env.is_file():
         print("```\n" + env.read_text().strip() + "\n```\n")
