@@ -18,7 +18,7 @@ from pathlib import Path
 from ..models import get_recipe, recipe_names
 
 ROOT = Path(__file__).resolve().parents[2]
-STEPS = ("build", "tests", "models", "sanitize", "profile", "bench", "e2e")
+STEPS = ("build", "tests", "models", "sanitize", "ort-sanitize", "profile", "bench", "e2e")
 SANITIZERS = ("memcheck", "racecheck", "initcheck", "synccheck")
 
 
@@ -151,11 +151,19 @@ def e2e(out: Path) -> bool:
     return ok
 
 
+def ort_sanitize(out: Path) -> bool:
+    from .ort_sanitize import step
+
+    return step(out, ROOT)
+
+
 RUNNERS: dict[str, Callable[[Path], bool]] = {"build": build, "tests": tests, "models": models,
-                                               "sanitize": sanitize, "profile": profile, "bench": bench, "e2e": e2e}
+                                               "sanitize": sanitize, "ort-sanitize": ort_sanitize, "profile": profile,
+                                               "bench": bench, "e2e": e2e}
 TITLES = {"build": "build (sm_90)", "tests": "pytest -m gpu tests",
           "models": "every family recipe exported (legacy) and checked through ORT CUDA against PyTorch",
           "sanitize": "compute-sanitizer (memcheck, racecheck, initcheck, synccheck) on the reduced grid",
+          "ort-sanitize": "compute-sanitizer (memcheck, racecheck) around ONNX Runtime sessions running our CUDA op",
           "profile": "profile: Nsight Compute metrics of each kernel family on the dense benchmark shapes",
           "bench": "benchmark: kernel level (direct calls) and runtime level (ORT sessions)",
           "e2e": "end to end: our exports vs the stock ORT exports (optimizer, packing mode, CUDA graphs)"}
