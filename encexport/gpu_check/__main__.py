@@ -70,6 +70,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", help="the run folder (default: $OUT, else build/gpu_check)")
     p = sub.add_parser("prepare", help="the fp16 MiniLM export and its reference embeddings (run where the weights are)")
     p.add_argument("dest", nargs="?", default=str(gpu_steps.ROOT / ".gpu_models"))
+    p.add_argument("--no-load", action="store_true", help="skip the load step's two optimized models")
     p = sub.add_parser("summary", help="summary.md of a run folder, on stdout")
     p.add_argument("folder")
     p = sub.add_parser("plots", help="redraw docs/img from recorded results")
@@ -87,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "prepare":
         from .prepare import prepare
 
-        return prepare(Path(args.dest))
+        return prepare(Path(args.dest), load_models=not args.no_load)
     if args.command == "summary":
         from .summary import write
 

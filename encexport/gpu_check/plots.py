@@ -1,11 +1,12 @@
 """Plots for the recorded GPU results (docs/performance.md, docs/gpu-results.md), redrawn from the JSON records.
 
     python -m encexport.gpu_check plots [bench/results/h100-bench.json] [bench/results/h100-e2e.json] \
-        [bench/results/h100-gpu-check.json]
+        [bench/results/h100-gpu-check.json] [bench/results/h100-triton-load.json]
 
 Writes docs/img/attention_ratio.png and docs/img/e2e_speedup.png with the benchmark's own plot functions (the
 figures `encexport bench` writes) and docs/img/kernel_accuracy.png (max abs error vs the fp32 SDPA reference per
-head size and dtype). Needs matplotlib (pip install -e ".[plots]").
+head size and dtype) and, once a load run is recorded, docs/img/triton_load.png. Every figure names the
+commit its record measured. Needs matplotlib (pip install -e ".[plots]").
 """
 
 from __future__ import annotations
@@ -60,6 +61,29 @@ def plot_accuracy(records: list[dict], path: Path, source: dict | None = None) -
             title="Kernel accuracy on the randomized grid (H100)", source=source, legend_kw=dict(fontsize=7, ncol=2))
 
 
+def plot_load(result: dict, path: Path) -> None:
+    """Throughput (bars) and p50/p99 latency (markers) per served model, from a `load` step's load.json."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    models = [m for m in result["models"] if m.get("load")]
+    names = [m["model"] for m in models]
+    fig, (rate, latency) = plt.subplots(1, 2, figsize=(10, 3.8))
+    bars = rate.bar(names, [m["load"]["throughput_rps"] for m in models], color="tab:blue")
+    rate.bar_label(bars, fmt="%.0f", fontsize=8)
+    rate.set_ylabel("answers / s (all correct)")
+    rate.set_title("throughput", fontsize=10)
+    for quantile, marker in (("p50_ms", "o"), ("p99_ms", "^")):
+        latency.plot(names, [m["load"][quantile] for m in models], marker=marker, ls="", label=quantile[:3])
+    latency.set_ylim(bottom=0)
+    s = result["settings"]
+    _finish(fig, latency, path, xlabel=None, ylabel="latency ms",
+            title=f"Triton, {s['clients']} clients, {s['seconds']:.0f} s ({result['device']})",
+            source=result.get("source"), legend_kw=dict(fontsize=8))
+
+
 def redraw(paths: list[str]) -> int:
     args = list(paths) + [None] * 3
     bench = Path(args[0] or ROOT / "bench/results/h100-bench.json")
@@ -71,5 +95,10 @@ def redraw(paths: list[str]) -> int:
     plot_attention_ratio(bench_data["summary"], IMG / "attention_ratio.png", bench_data["env"].get("source"))
     plot_e2e(e2e_data["e2e"], IMG / "e2e_speedup.png", e2e_data["env"].get("source"))
     plot_accuracy(check_data["records"], IMG / "kernel_accuracy.png", check_data.get("source"))
+    load = ROOT / "bench/results/h100-triton-load.json"
+    if len(args) > 3 and args[3]:
+        load = Path(args[3])
+    if load.is_file():
+        plot_load(json.loads(load.read_text()), IMG / "triton_load.png")
     print(f"wrote {', '.join(p.name for p in sorted(IMG.glob('*.png')))} to {IMG}")
     return 0

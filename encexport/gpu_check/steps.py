@@ -18,7 +18,7 @@ from pathlib import Path
 from ..models import get_recipe, recipe_names
 
 ROOT = Path(__file__).resolve().parents[2]
-STEPS = ("build", "tests", "models", "sanitize", "ort-sanitize", "profile", "bench", "e2e")
+STEPS = ("build", "tests", "models", "sanitize", "ort-sanitize", "profile", "bench", "e2e", "load")
 SANITIZERS = ("memcheck", "racecheck", "initcheck", "synccheck")
 
 
@@ -157,13 +157,20 @@ def ort_sanitize(out: Path) -> bool:
     return step(out, ROOT)
 
 
+def load(out: Path) -> bool:
+    from .load import step
+
+    return step(out, ROOT)
+
+
 RUNNERS: dict[str, Callable[[Path], bool]] = {"build": build, "tests": tests, "models": models,
                                                "sanitize": sanitize, "ort-sanitize": ort_sanitize, "profile": profile,
-                                               "bench": bench, "e2e": e2e}
+                                               "bench": bench, "e2e": e2e, "load": load}
 TITLES = {"build": "build (sm_90)", "tests": "pytest -m gpu tests",
           "models": "every family recipe exported (legacy) and checked through ORT CUDA against PyTorch",
           "sanitize": "compute-sanitizer (memcheck, racecheck, initcheck, synccheck) on the reduced grid",
           "ort-sanitize": "compute-sanitizer (memcheck, racecheck) around ONNX Runtime sessions running our CUDA op",
+          "load": "Triton under load: 64 clients for 60 s on the served MiniLM (ours vs the stock optimized model)",
           "profile": "profile: Nsight Compute metrics of each kernel family on the dense benchmark shapes",
           "bench": "benchmark: kernel level (direct calls) and runtime level (ORT sessions)",
           "e2e": "end to end: our exports vs the stock ORT exports (optimizer, packing mode, CUDA graphs)"}

@@ -81,6 +81,9 @@ def write(out: Path) -> None:
         from .ort_sanitize import markdown as ort_sanitize_table
 
         print(ort_sanitize_table(json.loads(ort_san.read_text())))
+    load = out / "load" / "load.md"
+    if load.is_file():
+        print(load.read_text())
     profile = out / "profile.md"
     if profile.is_file():
         print("## Nsight Compute profile (fp16, one call per shape and kernel family)\n")
