@@ -20,9 +20,10 @@ from pathlib import Path
 from ..provenance import DirtyResults, describe, refuse_dirty
 
 ROOT = Path(__file__).resolve().parents[2]
-# run file -> recorded name ({prefix}, {short}: the commit's first 7 characters)
+# run file -> recorded name ({prefix}; {short}: the commit's first 7 characters; {steps}: "-build-load" for a run
+# of some steps, so that several calls at one commit keep their summaries apart)
 RECORDED = {
-    "summary.md": "{prefix}-gpu-check-{short}-summary.md",
+    "summary.md": "{prefix}-gpu-check-{short}{steps}-summary.md",
     "gpu_results.json": "{prefix}-gpu-check.json",
     "perf/bench.json": "{prefix}-bench.json",
     "e2e/bench.json": "{prefix}-e2e.json",
@@ -44,6 +45,16 @@ def run_source(folder: Path) -> dict:
     env = folder / "env.txt"
     found = re.search(r"measured commit (\S+) \((\w+) tree\)", env.read_text()) if env.is_file() else None
     return {"commit": found.group(1), "tree": found.group(2)} if found else {"commit": "unknown", "tree": "unknown"}
+
+
+def run_steps(folder: Path) -> str:
+    """"-a-b" for a run of steps a and b (env.txt's `steps` line), "" for a run of every step."""
+    from .steps import STEPS
+
+    env = Path(folder) / "env.txt"
+    lines = [l.split()[1:] for l in env.read_text().splitlines() if l.startswith("steps ")] if env.is_file() else []
+    steps = lines[-1] if lines else []
+    return "" if not steps or set(steps) >= set(STEPS) else "-" + "-".join(steps)
 
 
 def _unpacked(run: Path, scratch: Path) -> Path:
@@ -71,7 +82,8 @@ def record(run: Path, *, results: Path | None = None, prefix: str = "h100", allo
         results.mkdir(parents=True, exist_ok=True)
         written = []
         for name, path in present.items():
-            target = results / RECORDED[name].format(prefix=prefix, short=source["commit"][:7])
+            target = results / RECORDED[name].format(prefix=prefix, short=source["commit"][:7],
+                                                     steps=run_steps(folder))
             shutil.copyfile(path, target)
             written.append(target)
     print(f"recorded {describe(source)} from {run}:", *(f"  {p}" for p in written), sep="\n")

@@ -31,6 +31,13 @@ def test_a_clean_run_is_recorded_under_its_commit(tmp_path, capsys):
     assert "recorded commit c0ffee000000 (clean tree)" in capsys.readouterr().out
 
 
+def test_a_run_of_some_steps_names_them_in_its_summary(tmp_path):
+    run, results = _run(tmp_path / "run", CLEAN), tmp_path / "results"
+    (run / "env.txt").write_text("NVIDIA H100\nsteps build ort-sanitize load\n")
+    assert main(["record", str(run), "--results", str(results)]) == 0
+    assert (results / "h100-gpu-check-c0ffee0-build-ort-sanitize-load-summary.md").is_file()
+
+
 def test_a_dirty_run_is_refused_naming_the_flag_and_nothing_is_written(tmp_path, capsys):
     run, results = _run(tmp_path / "run", DIRTY), tmp_path / "results"
     results.mkdir()
