@@ -3,14 +3,19 @@
 # compute-sanitizer, the Nsight Compute profile, the benchmark and the end-to-end comparison, into one folder.
 #
 #   scripts/gpu_check.sh                                   # from the repo root on a machine with an NVIDIA GPU (sm_80+)
-#   ENCEXPORT_GPU_STEPS=build,tests scripts/gpu_check.sh   # a subset of: build tests models sanitize profile bench e2e
+#   ENCEXPORT_GPU_STEPS=build,tests scripts/gpu_check.sh   # a subset of: build tests models sanitize ort-sanitize
+#                                                          # profile bench e2e load
 #
 # Runs from a plain checkout (no install needed); needs the pinned headers in build/third_party and, for the
 # real-MiniLM test, .gpu_models from `python -m encexport.gpu_check prepare` (carry both to the GPU machine).
-# An onnxruntime-gpu staged in /tmp/devsite/ort is used when present.
+# The `load` step also needs .gpu_models/load/stock (same prepare) and a tritonserver (nvidia-pytriton). A copy
+# without .git names its commit through ENCEXPORT_COMMIT / ENCEXPORT_TREE_CLEAN (`python -m encexport.provenance`
+# prints them for this checkout). An onnxruntime-gpu staged in /tmp/devsite/ort and a nvidia-pytriton staged in
+# /tmp/devsite/tools are used when present.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 export PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
 if [ -f /tmp/devsite/ort/.staged ]; then export PYTHONPATH="/tmp/devsite/ort:$PYTHONPATH"; fi
+if [ -f /tmp/devsite/tools/.staged ]; then export PYTHONPATH="/tmp/devsite/tools:$PYTHONPATH"; fi
 exec python3 -m encexport.gpu_check "$@"

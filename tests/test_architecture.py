@@ -34,7 +34,7 @@ ALLOWED = {
     "deploy": {"core", "export", "graph", "build", "models"},
     "bench": {"core", "export", "graph", "models"},
     "cli": {"core", "models", "export", "graph", "build", "check", "deploy", "bench"},
-    "gpu_check": {"core", "models", "export", "bench"},
+    "gpu_check": {"core", "models", "export", "bench", "check", "deploy"},
 }
 
 

@@ -332,8 +332,11 @@ def markdown(rows: list[dict]) -> str:
     return "\n".join(lines) + "\n"
 
 
-def plot(rows: list[dict], path: Path) -> bool:
-    """Speed-up (fastest stock / fastest ours) per batch, one bar per model; False when matplotlib is missing."""
+def plot(rows: list[dict], path: Path, source: dict | None = None) -> bool:
+    """Speed-up (fastest stock / fastest ours) per batch, one bar per model, stamped with the commit measured
+    (`source`); False when matplotlib is missing."""
+    from .figures import stamp
+
     try:
         import matplotlib
 
@@ -358,7 +361,7 @@ def plot(rows: list[dict], path: Path) -> bool:
     ax.set_title("End to end, ORT CUDA fp16: encexport vs the stock ORT-optimized model (higher is better)",
                  fontsize=10)
     ax.legend()
-    fig.tight_layout()
+    stamp(fig, source)
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return True

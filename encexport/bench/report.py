@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from .provenance import describe
+from ..provenance import describe
+from .figures import stamp
 from .runner import AUTO_SLACK, LEVELS, Ours
 from .shapes import default_shapes
 
@@ -93,8 +94,9 @@ def write_json(path: Path, summary, rows, env, e2e=()) -> None:
     path.write_text(json.dumps({"env": env, "summary": summary, "rows": rows, "e2e": list(e2e)}, indent=1) + "\n")
 
 
-def plot(summary: list[dict], path: Path) -> bool:
-    """Ratio to the best peer per shape and dtype, one panel per level; False when matplotlib is missing."""
+def plot(summary: list[dict], path: Path, source: dict | None = None) -> bool:
+    """Ratio to the best peer per shape and dtype, one panel per level, stamped with the commit measured (`source`);
+    False when matplotlib is missing."""
     try:
         import matplotlib
 
@@ -120,7 +122,7 @@ def plot(summary: list[dict], path: Path) -> bool:
         ax.set_ylabel("best peer time / our time")
         ax.set_title(f"{level} level: encexport vs the best peer, back to back (higher is better)")
         ax.legend()
-    fig.tight_layout()
+    stamp(fig, source)
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return True

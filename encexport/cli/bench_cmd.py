@@ -22,13 +22,27 @@ def register(sub) -> None:
                    help="also time whole encoders (MiniLM, BERT-base) vs the ORT-transformers-optimizer export")
     p.add_argument("--e2e-only", action="store_true", help="only the end-to-end part")
     p.add_argument("--force", action="store_true")
+    p.add_argument("--allow-dirty", action="store_true",
+                   help="write into the repository's bench/results even though the tree is not a clean commit")
     p.set_defaults(func=run)
+
+
+RECORDED = Path(__file__).resolve().parents[2] / "bench" / "results"
+
+
+def _refuse_unrecordable(out: str, allow_dirty: bool) -> None:
+    """bench/results holds the recorded figures the docs quote: only a clean commit's run may land there."""
+    from ..provenance import refuse_dirty, source_revision
+
+    target = Path(out).resolve()
+    if target == RECORDED or RECORDED in target.parents:
+        refuse_dirty(source_revision(), allow_dirty=allow_dirty, what=f"benchmark results for {out}")
 
 
 def _env() -> dict:
     import torch
 
-    from ..bench.provenance import source_revision
+    from ..provenance import source_revision
 
     env = {"device": torch.cuda.get_device_name(), "source": source_revision(), "torch": torch.__version__,
            "cuda": torch.version.cuda, "python": platform.python_version()}
@@ -43,6 +57,8 @@ def _env() -> dict:
 
 def run(args) -> int:
     import torch
+
+    _refuse_unrecordable(args.out, args.allow_dirty)  # before any work: a refused run must not cost an hour
 
     if not torch.cuda.is_available():
         raise RuntimeError("encexport bench needs a CUDA GPU (torch.cuda.is_available() is False)")
@@ -72,12 +88,12 @@ def run(args) -> int:
     summary = [s for level in levels for s in summarize(rows, level)]
     report.write_json(Path(out) / "bench.json", summary, dict_rows, env, e2e_rows)
     text = report.markdown(summary, dict_rows, env, iters=args.iters)
-    plots = ["ratio.png"] if summary and report.plot(summary, Path(out) / "ratio.png") else []
+    plots = ["ratio.png"] if summary and report.plot(summary, Path(out) / "ratio.png", env["source"]) else []
     if e2e_rows:
         from ..bench import e2e
 
         text += "\n" + e2e.markdown(e2e_rows)
-        plots += ["e2e.png"] if e2e.plot(e2e_rows, Path(out) / "e2e.png") else []
+        plots += ["e2e.png"] if e2e.plot(e2e_rows, Path(out) / "e2e.png", env["source"]) else []
     (Path(out) / "performance.md").write_text(text)
     for s in summary:
         print(f"{s['level']:7s} {s['shape']:22s} {s['dtype']:9s} ours {s['ours_us']:8.1f} us  best peer "

@@ -70,10 +70,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", help="the run folder (default: $OUT, else build/gpu_check)")
     p = sub.add_parser("prepare", help="the fp16 MiniLM export and its reference embeddings (run where the weights are)")
     p.add_argument("dest", nargs="?", default=str(gpu_steps.ROOT / ".gpu_models"))
+    p.add_argument("--no-load", action="store_true", help="skip the load step's two optimized models")
     p = sub.add_parser("summary", help="summary.md of a run folder, on stdout")
     p.add_argument("folder")
     p = sub.add_parser("plots", help="redraw docs/img from recorded results")
     p.add_argument("files", nargs="*")
+    p = sub.add_parser("record", help="copy a run's results into bench/results (a clean commit's run only)")
+    p.add_argument("run", help="the run folder or the gpu_check.tgz it returned")
+    p.add_argument("--results", help="where to (default: bench/results of this checkout)")
+    p.add_argument("--prefix", default="h100", help="the device part of the recorded names (default: h100)")
+    p.add_argument("--allow-dirty", action="store_true",
+                   help="record a run whose tree was dirty or unknown (the files still say so)")
     p = sub.add_parser("profile", help="(run by the profile step under ncu)")
     p.add_argument("mode", choices=("drive", "metrics", "report"))
     p.add_argument("rest", nargs="*")
@@ -81,7 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "prepare":
         from .prepare import prepare
 
-        return prepare(Path(args.dest))
+        return prepare(Path(args.dest), load_models=not args.no_load)
     if args.command == "summary":
         from .summary import write
 
@@ -91,6 +98,10 @@ def main(argv: list[str] | None = None) -> int:
         from .plots import redraw
 
         return redraw(args.files)
+    if args.command == "record":
+        from .record import main as record
+
+        return record(args.run, args.results, args.prefix, args.allow_dirty)
     if args.command == "profile":
         from . import profile
 

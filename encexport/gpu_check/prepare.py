@@ -5,7 +5,8 @@ the fp16 all-MiniLM-L6-v2 export and the reference embeddings of the unmodified 
 
 Writes DEST/minilm_fp16.onnx (legacy exporter, fp16, encexport nodes) and DEST/minilm_reference.npz
 (input_ids, attention_mask, token_type_ids of 64 real sentences of uneven length, and the reference
-sentence embeddings). tests/models/test_gpu_models.py reads them.
+sentence embeddings). tests/models/test_gpu_models.py and the `load` step read them. For the `load` step it
+also writes the stock-optimized and our optimized model under DEST/load (load_models.py); --no-load skips them.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ def sentences(recipe, count: int = 64) -> list[str]:
     return [" ".join(base[(i + j) % len(base)] for j in range(1 + i % 7)) for i in range(count)]
 
 
-def prepare(dest: Path) -> int:
+def prepare(dest: Path, load_models: bool = True) -> int:
     dest.mkdir(parents=True, exist_ok=True)
     recipe = get_recipe("all-MiniLM-L6-v2")
     result = export(recipe, dest / "export", exporter="legacy", dtype="fp16")
@@ -38,4 +39,10 @@ def prepare(dest: Path) -> int:
     print(f"wrote {dest}/minilm_fp16.onnx and minilm_reference.npz "
           f"({len(batch['input_ids'])} sentences, lengths {batch['attention_mask'].sum(1).min()}.."
           f"{batch['attention_mask'].sum(1).max()})")
+    if load_models:
+        from .load_models import write_load_models
+
+        arrays = {k: v.numpy() for k, v in batch.items()}
+        for line in write_load_models(dest, recipe, arrays, embedding.numpy().astype(np.float64)):
+            print(f"wrote {line}")
     return 0

@@ -107,12 +107,16 @@ def report(csv_path: str, out_stem: str, drive_log: str) -> None:
             continue
         table.append({**call, "kernel": main["name"][:60], "kernels": len(kernels_of_call),
                       **{key: main.get(key) for key in METRICS.values()}})
-    Path(out_stem + ".json").write_text(json.dumps(table, indent=1) + "\n")
+    from ..provenance import describe, source_revision
+
+    source = source_revision()  # report runs in the run itself, on the checkout it measured
+    Path(out_stem + ".json").write_text(json.dumps({"source": source, "calls": table}, indent=1) + "\n")
 
     def f(x, fmt):
         return "" if x is None else format(x, fmt)
 
-    lines = ["| shape | family | kernel | µs | DRAM % peak | DRAM GB | tensor pipe % | warps active % | SM % |",
+    lines = [f"Measured: {describe(source)}.", "",
+             "| shape | family | kernel | µs | DRAM % peak | DRAM GB | tensor pipe % | warps active % | SM % |",
              "|---|---|---|---|---|---|---|---|---|"]
     for t in table:
         gb = None if t.get("dram_bytes") is None else t["dram_bytes"] / 1e9

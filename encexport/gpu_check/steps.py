@@ -2,11 +2,12 @@
 goes on after a failed step (except the build) so one call reports everything.
 
 Every result names the commit it measured: from git, or ENCEXPORT_COMMIT / ENCEXPORT_TREE_CLEAN where the
-checkout has no history (encexport/bench/provenance.py).
+checkout has no history (encexport/provenance.py).
 """
 
 from __future__ import annotations
 
+import json
 import os
 import shutil
 import subprocess
@@ -17,7 +18,7 @@ from pathlib import Path
 from ..models import get_recipe, recipe_names
 
 ROOT = Path(__file__).resolve().parents[2]
-STEPS = ("build", "tests", "models", "sanitize", "profile", "bench", "e2e")
+STEPS = ("build", "tests", "models", "sanitize", "ort-sanitize", "profile", "bench", "e2e", "load")
 SANITIZERS = ("memcheck", "racecheck", "initcheck", "synccheck")
 
 
@@ -37,7 +38,7 @@ def _tail(path: Path, lines: int) -> None:
 
 def environment(out: Path, steps: list[str]) -> None:
     """env.txt: the device, the toolchain, the versions and the commit measured."""
-    from ..bench.provenance import describe, source_revision
+    from ..provenance import describe, source_revision
 
     probes = [["nvidia-smi", "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"],
               ["nvcc", "--version"], ["compute-sanitizer", "--version"]]
@@ -57,7 +58,9 @@ def environment(out: Path, steps: list[str]) -> None:
         lines.append(f"onnxruntime {ort.__version__} {ort.get_available_providers()}")
     except ImportError as exc:
         lines.append(f"onnxruntime: {exc}")
-    lines += [f"measured {describe(source_revision())}", "steps " + " ".join(steps)]
+    source = source_revision()
+    (out / "provenance.json").write_text(json.dumps(source) + "\n")  # what `record` and the summary read
+    lines += [f"measured {describe(source)}", "steps " + " ".join(steps)]
     (out / "env.txt").write_text("\n".join(lines) + "\n")
     print("\n".join(lines), file=sys.stderr)
 
@@ -148,11 +151,26 @@ def e2e(out: Path) -> bool:
     return ok
 
 
+def ort_sanitize(out: Path) -> bool:
+    from .ort_sanitize import step
+
+    return step(out, ROOT)
+
+
+def load(out: Path) -> bool:
+    from .load import step
+
+    return step(out, ROOT)
+
+
 RUNNERS: dict[str, Callable[[Path], bool]] = {"build": build, "tests": tests, "models": models,
-                                               "sanitize": sanitize, "profile": profile, "bench": bench, "e2e": e2e}
+                                               "sanitize": sanitize, "ort-sanitize": ort_sanitize, "profile": profile,
+                                               "bench": bench, "e2e": e2e, "load": load}
 TITLES = {"build": "build (sm_90)", "tests": "pytest -m gpu tests",
           "models": "every family recipe exported (legacy) and checked through ORT CUDA against PyTorch",
           "sanitize": "compute-sanitizer (memcheck, racecheck, initcheck, synccheck) on the reduced grid",
+          "ort-sanitize": "compute-sanitizer (memcheck, racecheck) around ONNX Runtime sessions running our CUDA op",
+          "load": "Triton under load: 64 clients for 60 s on the served MiniLM (ours vs the stock optimized model)",
           "profile": "profile: Nsight Compute metrics of each kernel family on the dense benchmark shapes",
           "bench": "benchmark: kernel level (direct calls) and runtime level (ORT sessions)",
           "e2e": "end to end: our exports vs the stock ORT exports (optimizer, packing mode, CUDA graphs)"}

@@ -8,10 +8,16 @@ import re
 from collections import defaultdict
 from pathlib import Path
 
+from .sanitizer_log import summaries
+
 
 def write(out: Path) -> None:
     """Print the summary of the run whose files are in `out`."""
+    from ..provenance import describe
+    from .record import run_source
+
     print("# GPU check summary\n")
+    print(f"Measured: {describe(run_source(out))}.\n")
     env = out / "env.txt"
     if env.is_file():
         print("```\n" + env.read_text().strip() + "\n```\n")
@@ -67,14 +73,17 @@ def write(out: Path) -> None:
     san = out / "sanitizer.log"
     if san.is_file():
         print("## compute-sanitizer (reduced grid: encexport_sanitize_driver)\n\n| tool | result |\n|---|---|")
-        tool = None
-        for line in san.read_text().splitlines():
-            m = re.match(r"=== (\w+) ===", line)
-            if m:
-                tool = m.group(1)
-            elif tool and re.search(r"(ERROR|RACECHECK) SUMMARY", line):
-                print(f"| {tool} | {line.split('SUMMARY:')[-1].strip()} |")
+        for tool, line in summaries(san.read_text()).items():
+            print(f"| {tool} | {line} |")
         print()
+    ort_san = out / "ort_sanitize.json"
+    if ort_san.is_file():
+        from .ort_sanitize import markdown as ort_sanitize_table
+
+        print(ort_sanitize_table(json.loads(ort_san.read_text())))
+    load = out / "load" / "load.md"
+    if load.is_file():
+        print(load.read_text())
     profile = out / "profile.md"
     if profile.is_file():
         print("## Nsight Compute profile (fp16, one call per shape and kernel family)\n")

@@ -2,7 +2,6 @@
 against each forced kernel family, the host-cost comparison, the provenance line, and the markdown it writes."""
 
 from encexport.bench import report
-from encexport.bench.provenance import source_revision
 from encexport.bench.runner import OURS_BY_NAME, Ours, Row, rows_as_dicts, rows_from_dicts, summarize
 
 AUTO_K = Ours("kernel", "auto", "padded").name
@@ -78,15 +77,6 @@ def test_rows_round_trip_through_json_dicts():
     assert rows_from_dicts(rows_as_dicts(rows)) == rows
     assert all(OURS_BY_NAME[r.impl] for r in rows if r.ours)
 
-
-def test_source_revision_names_this_checkout(monkeypatch):
-    monkeypatch.delenv("ENCEXPORT_COMMIT", raising=False)
-    monkeypatch.delenv("ENCEXPORT_TREE_CLEAN", raising=False)
-    rev = source_revision()
-    assert len(rev["commit"]) == 40 and rev["tree"] in ("clean", "dirty")
-    monkeypatch.setenv("ENCEXPORT_COMMIT", "f" * 40)
-    monkeypatch.setenv("ENCEXPORT_TREE_CLEAN", "0")
-    assert source_revision() == {"commit": "f" * 40, "tree": "dirty"}
 
 
 def test_memory_floor_counts_q_k_v_and_output_once():

@@ -17,7 +17,7 @@ def pytest_sessionfinish(session, exitstatus):
         return
     path = Path(os.environ.get("ENCEXPORT_GPU_RESULTS", Path(__file__).resolve().parents[2] / "build" / "gpu_results.json"))
     path.parent.mkdir(parents=True, exist_ok=True)
-    from encexport.bench.provenance import source_revision
+    from encexport.provenance import source_revision
 
     # The commit the records measured travels with them (a results file must name the code it checked).
     path.write_text(json.dumps({"source": source_revision(), "records": _RECORDS}, indent=1))

@@ -29,7 +29,14 @@ class TritonPythonModel:
         providers = ["CPUExecutionProvider"]
         if args["model_instance_kind"] == "GPU" and "CUDAExecutionProvider" in ort.get_available_providers():
             providers.insert(0, ("CUDAExecutionProvider", {"device_id": int(args["model_instance_device_id"])}))
+            if hasattr(ort, "preload_dlls"):  # CUDA/cuDNN from the nvidia-* wheels where the system has none
+                try:
+                    ort.preload_dlls()
+                except Exception:  # noqa: BLE001 - the session reports what is really missing
+                    pass
         self.session = ort.InferenceSession(str(HERE / params["onnx_model"]), options, providers=providers)
+        # ONNX Runtime quietly drops a provider it cannot load: the log says which ones this model really runs on
+        print(f"{args['model_name']}: ONNX Runtime providers {self.session.get_providers()}", flush=True)
         self.inputs = [i.name for i in self.session.get_inputs()]
         self.outputs = [o["name"] for o in config["output"]]
 
