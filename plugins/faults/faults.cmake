@@ -3,7 +3,7 @@
 # They land in the build folder, never in encexport/_lib or the wheel.
 #
 #   libencexport_faults_cpu.so   the CPU kernel (always: a few small C++ files)
-#   libencexport_faults_cuda.so  the flash and reference kernels behind the test entry point (testapi.cc); only
+#   libencexport_faults_cuda.so  the flash, reference and hopper kernels behind the test entry point (testapi.cc); only
 #                                with -DENCEXPORT_FAULT_INJECTION_CUDA=ON, which the GPU check sets: it compiles
 #                                every flash instance a second time
 option(ENCEXPORT_FAULT_INJECTION_CUDA "build libencexport_faults_cuda.so (the GPU check's fault-injection tests)" OFF)
@@ -29,6 +29,11 @@ if(ENCEXPORT_WITH_CUDA AND ENCEXPORT_FAULT_INJECTION_CUDA)
     ${CMAKE_CURRENT_LIST_DIR}/../kernels/testapi/testapi.cc)
   target_include_directories(encexport_faults_cuda PRIVATE ${CMAKE_CURRENT_LIST_DIR}/../include)
   target_compile_definitions(encexport_faults_cuda PRIVATE ENCEXPORT_FAULT_INJECTION=1 ENCEXPORT_WITH_CUDA=1)
+  if(ENCEXPORT_HOPPER_DEFINES)  # the hopper family too, where the build has it
+    encexport_hopper_objects(encexport_faults_hopper ENCEXPORT_FAULT_INJECTION=1)
+    target_sources(encexport_faults_cuda PRIVATE $<TARGET_OBJECTS:encexport_faults_hopper>)
+    target_compile_definitions(encexport_faults_cuda PRIVATE ${ENCEXPORT_HOPPER_DEFINES})
+  endif()
   target_compile_options(encexport_faults_cuda PRIVATE $<$<COMPILE_LANGUAGE:CUDA>:--expt-relaxed-constexpr>)
   target_link_libraries(encexport_faults_cuda PRIVATE CUDA::cudart_static)
   target_link_options(encexport_faults_cuda PRIVATE -Wl,--no-undefined)

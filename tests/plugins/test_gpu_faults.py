@@ -1,8 +1,8 @@
-"""The GPU grid's checks can fail: flash and reference, broken on purpose, must fail the grid on every fault.
+"""The GPU grid's checks can fail: flash, reference and hopper, broken on purpose, must fail the grid on every fault.
 
 libencexport_faults_cuda.so is the kernel library compiled with ENCEXPORT_FAULT_INJECTION behind the same test entry
-point as libencexport_testapi.so; the GPU check builds it (ENCEXPORT_FAULT_INJECTION_CUDA=ON). Every flash and
-reference case of the kernel grid (tests/support/kernel_grid.py) runs with no fault and with each fault, judged by
+point as libencexport_testapi.so; the GPU check builds it (ENCEXPORT_FAULT_INJECTION_CUDA=ON). Every flash,
+reference and hopper (where built) case of the kernel grid (tests/support/kernel_grid.py) runs with no fault and with each fault, judged by
 tests/support/tolerance.py exactly as tests/plugins/test_gpu_kernels.py judges it. The table goes next to the GPU
 check's results (fault_injection_gpu.md), or to build/fault_injection/.
 """
@@ -19,7 +19,7 @@ from tolerance import judge  # noqa: E402
 
 pytestmark = pytest.mark.gpu
 
-FAMILIES = ("flash", "reference")
+FAMILIES = ("flash", "reference") + (("hopper",) if any(c["backend"] == "hopper" for c in GRID) else ())
 
 
 @pytest.fixture(scope="module")
@@ -40,7 +40,7 @@ def outcomes(testapi, cuda) -> dict[tuple[str, str], faults.Outcome]:
         del q, k, v, ref
     result = {key: faults.summarise(key[0], key[1], v) for key, v in verdicts.items()}
     path = faults.write_table("fault_injection_gpu", list(result.values()),
-                              "flash and reference on the GPU grid (tests/plugins/test_gpu_faults.py)")
+                              ", ".join(FAMILIES) + " on the GPU grid (tests/plugins/test_gpu_faults.py)")
     print(f"fault-injection table: {path}")
     return result
 

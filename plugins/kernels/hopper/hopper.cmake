@@ -34,6 +34,18 @@ foreach(_d IN LISTS _hopper_sizes)
   list(APPEND _hopper_defines ENCEXPORT_HOPPER_HDIM${_d})
 endforeach()
 
+# An object library of the selected hopper instances (also compiled into the fault-injection test library).
+function(encexport_hopper_objects name defines)
+  add_library(${name} OBJECT ${_hopper_sources})
+  set_target_properties(${name} PROPERTIES CUDA_ARCHITECTURES OFF)
+  target_compile_options(${name} PRIVATE --expt-relaxed-constexpr -lineinfo "SHELL:-gencode=arch=compute_90a,code=sm_90a")
+  # 80- and 96-wide wgmma tiles (P·V's N = head size) are CuTe's "extended" shapes.
+  target_compile_definitions(${name} PRIVATE CUTE_SM90_EXTENDED_MMA_SHAPES_ENABLED ${defines})
+  target_include_directories(${name} PRIVATE ${CMAKE_CURRENT_FUNCTION_LIST_DIR}/../../include ${CMAKE_CURRENT_FUNCTION_LIST_DIR}/..)
+  target_include_directories(${name} SYSTEM PRIVATE "${ENCEXPORT_CUTLASS_INCLUDE}")
+endfunction()
+
+set(ENCEXPORT_HOPPER_DEFINES "")  # for the dispatcher's table; empty when the family is off
 if(NOT "90" IN_LIST ENCEXPORT_CUDA_ARCHS)
   message(STATUS "hopper family: off (ENCEXPORT_CUDA_ARCHS=${ENCEXPORT_CUDA_ARCHS} has no 90)")
 elseif(NOT EXISTS "${ENCEXPORT_CUTLASS_INCLUDE}/cute/tensor.hpp")
@@ -42,14 +54,8 @@ elseif(_hopper_sources STREQUAL "")
   message(STATUS "hopper family: off (ENCEXPORT_HOPPER_HEAD_SIZES=none)")
 else()
   message(STATUS "hopper family: head sizes ${_hopper_sizes} (sm_90a)")
-  add_library(encexport_hopper OBJECT ${_hopper_sources})
-  set_target_properties(encexport_hopper PROPERTIES CUDA_ARCHITECTURES OFF)
-  target_compile_options(encexport_hopper PRIVATE --expt-relaxed-constexpr -lineinfo
-    "SHELL:-gencode=arch=compute_90a,code=sm_90a")
-  # 80- and 96-wide wgmma tiles (P·V's N = head size) are CuTe's "extended" shapes.
-  target_compile_definitions(encexport_hopper PRIVATE CUTE_SM90_EXTENDED_MMA_SHAPES_ENABLED)
-  target_include_directories(encexport_hopper PRIVATE ${CMAKE_CURRENT_LIST_DIR}/../../include ${CMAKE_CURRENT_LIST_DIR}/..)
-  target_include_directories(encexport_hopper SYSTEM PRIVATE "${ENCEXPORT_CUTLASS_INCLUDE}")
+  encexport_hopper_objects(encexport_hopper "")
   target_sources(encexport_kernels PRIVATE $<TARGET_OBJECTS:encexport_hopper>)
   target_compile_definitions(encexport_kernels PRIVATE ${_hopper_defines})
+  set(ENCEXPORT_HOPPER_DEFINES ${_hopper_defines})
 endif()

@@ -39,6 +39,7 @@
 #include <cutlass/numeric_types.h>
 
 #include "encexport/params.h"
+#include "../fault_injection.h"
 #include "../launchers.h"
 #include "../sequence_span.cuh"
 
@@ -126,11 +127,13 @@ struct Params {
   int32_t tiles;      // query tiles per head: padded ceil(S / 128); packed B + T / 128 (sequence_span.cuh)
   int32_t num_items;  // tiles * num_heads * (padded: B; packed: 1)
   float scale_log2;
+  int32_t fault;  // faults::kNone outside the fault-injection test library (fault_injection.h)
 };
 
 // One work item, resolved by every warp on its own (no shared state between the roles but the barriers).
 struct Item {
-  SequenceSpan span;
+  SequenceSpan span;    // span.valid: the lengths are in range (sequence_span.cuh); else the rows owed are NaN
+  int32_t tile;         // query tile index within the head (packed: in the B + T/128 numbering)
   int32_t head;
   int32_t batch_coord;  // TMA batch coordinate: b (padded) or 0 (packed)
   int32_t row0;         // first query row of the tile within the sequence
@@ -143,6 +146,7 @@ __device__ __forceinline__ Item resolve_item(const Params<E, kHeadDim>& p, int32
   Item it;
   const int32_t tile = item % p.tiles;
   const int32_t rest = item / p.tiles;
+  it.tile = tile;
   it.head = rest % p.num_heads;
   if (p.cu_seqlens == nullptr) {
     const int32_t b = rest / p.num_heads;
@@ -152,12 +156,18 @@ __device__ __forceinline__ Item resolve_item(const Params<E, kHeadDim>& p, int32
     it.first_row = 0;
   } else {
     const int32_t b = packed_tile_owner_warp(tile, p.cu_seqlens, p.batch, p.total_tokens, kBlockM);
-    it.span = packed_span(b, p.cu_seqlens, p.total_tokens);
+    it.span = packed_span_warp(b, p.cu_seqlens, p.batch, p.total_tokens);
     it.batch_coord = 0;
     it.row0 = static_cast<int32_t>(tile - packed_tile_begin(b, p.cu_seqlens, p.total_tokens, kBlockM)) * kBlockM;
     it.first_row = static_cast<int32_t>(it.span.first_token);
   }
   return it;
+}
+
+// Keys attended: span.length, except in the fault-injection test library (fault_injection.h).
+template <typename E, int kHeadDim>
+__device__ __forceinline__ int32_t attended_keys(const Params<E, kHeadDim>& p, const SequenceSpan& span) {
+  return faults::keys(p.fault, span.length, p.total_tokens - (span.first_token + span.length));
 }
 
 // wgmma accumulator ((2 cols, 2 rows, N/8), MMA_M, MMA_N) viewed as (rows, cols) for the softmax.
@@ -207,8 +217,9 @@ __device__ __forceinline__ void produce(const Params<E, kHeadDim>& p, SharedStor
   int q_iter = 0, kv_iter = 0;
   for (int32_t item = blockIdx.x; item < p.num_items; item += gridDim.x) {
     const Item it = resolve_item(p, item);
-    if (it.row0 >= it.span.length) continue;  // no valid query rows: the consumers write what is owed
-    const int n_blocks = (it.span.length + T::kBlockN - 1) / T::kBlockN;
+    // No valid query rows, or lengths out of range: nothing to load, the consumers write what is owed.
+    if (!it.span.valid || it.row0 >= it.span.length) continue;
+    const int n_blocks = (attended_keys(p, it.span) + T::kBlockN - 1) / T::kBlockN;
     const int kv_head = it.head / p.group;
     Tensor gQ = local_tile(domain_offset(make_coord(it.first_row, _0{}), mQ(_, _, it.head, it.batch_coord)),
                            Shape<Int<T::kBlockM>, Int<kHeadDim>>{}, make_coord(it.row0 / T::kBlockM, _0{}));
@@ -275,15 +286,46 @@ __device__ __forceinline__ void consume(const Params<E, kHeadDim>& p, SharedStor
   int q_iter = 0, kv_iter = 0;
   for (int32_t item = blockIdx.x; item < p.num_items; item += gridDim.x) {
     const Item it = resolve_item(p, item);
+    // Rows of each thread's part of the 128-row tile, with a value per (row, column pair).
+    auto store_rows = [&](E* dst, int32_t rows, auto value) {
+      CUTE_UNROLL
+      for (int r = 0; r < kRows; ++r) {
+        const int row = get<0>(cO_rc(r, 0));
+        if (row >= rows) continue;
+        CUTE_UNROLL
+        for (int c = 0; c < size<1>(O); c += 2) {
+          const int col = get<1>(cO_rc(r, c));
+          const float2 v = value(r, c, row);
+          store_pair(dst + static_cast<int64_t>(row) * p.o_stride + col, v.x, v.y);
+        }
+      }
+    };
+    auto nan_rows = [](int, int, int) { return make_float2(__int_as_float(0x7fc00000), __int_as_float(0x7fc00000)); };
+    const int64_t head_offset = static_cast<int64_t>(it.head) * kHeadDim;
+    if (!it.span.valid) {
+      if (p.cu_seqlens != nullptr) {
+        // Bad cu_seqlens: the sequences' tiles no longer cover the rows, so tile x writes NaN over rows
+        // [128x, 128x + 128) instead; the B + T/128 tiles cover all T rows.
+        const int64_t first = static_cast<int64_t>(it.tile) * T::kBlockM;
+        if (first < p.total_tokens)
+          store_rows(p.out + first * p.o_stride + head_offset,
+                     static_cast<int32_t>(min<int64_t>(T::kBlockM, p.total_tokens - first)), nan_rows);
+      } else if (it.row0 < it.span.extent) {  // padded: seq_lens[b] outside [0, S], all S rows NaN
+        store_rows(p.out + (it.span.first_token + it.row0) * p.o_stride + head_offset,
+                   min(T::kBlockM, it.span.extent - it.row0), nan_rows);
+      }
+      continue;
+    }
     const int32_t rows_owed = min(T::kBlockM, it.span.extent - it.row0);  // output rows this tile writes
     if (rows_owed <= 0) continue;                                           // packed tile past its sequence
-    E* out = p.out + (it.span.first_token + it.row0) * p.o_stride + static_cast<int64_t>(it.head) * kHeadDim;
+    E* out = p.out + (it.span.first_token + it.row0) * p.o_stride + head_offset;
     const int32_t valid_rows = it.span.length - it.row0;  // rows past it are padding: zeros
     float row_max[kRows], row_sum[kRows];
     CUTE_UNROLL
     for (int r = 0; r < kRows; ++r) row_max[r] = -INFINITY, row_sum[r] = 0.f;
     if (valid_rows > 0) {
-      const int n_blocks = (it.span.length + T::kBlockN - 1) / T::kBlockN;
+      const int32_t keys = attended_keys(p, it.span);
+      const int n_blocks = (keys + T::kBlockN - 1) / T::kBlockN;
       const int qs = q_iter % T::kQStages;
       FullBarrier::wait(&smem.q_full[qs], (q_iter / T::kQStages) & 1);
       clear(tOrO);
@@ -292,7 +334,7 @@ __device__ __forceinline__ void consume(const Params<E, kHeadDim>& p, SharedStor
       auto wait_tile = [&](int n) {
         const int s = (kv_iter + n) % T::kStages;
         FullBarrier::wait(&smem.kv_full[s], ((kv_iter + n) / T::kStages) & 1);
-        const int first = it.span.length - n * T::kBlockN;
+        const int first = keys - n * T::kBlockN;
         if (first < T::kBlockN) {
           for (int i = tid; i < (T::kBlockN - first) * kHeadDim; i += T::kConsumerThreads)
             sV(first + i / kHeadDim, i % kHeadDim, s) = E(0.f);
@@ -326,11 +368,11 @@ __device__ __forceinline__ void consume(const Params<E, kHeadDim>& p, SharedStor
       float correction[kRows];
       auto softmax = [&](int n) {
         const int key0 = n * T::kBlockN;
-        const bool partial = key0 + T::kBlockN > it.span.length;
+        const bool partial = key0 + T::kBlockN > keys;
         CUTE_UNROLL
         for (int i = 0; i < size(S); ++i) {
           S(i) *= p.scale_log2;
-          if (partial && key0 + get<1>(cS_rc(i)) >= it.span.length) S(i) = -INFINITY;
+          if (partial && key0 + get<1>(cS_rc(i)) >= keys) S(i) = -INFINITY;
         }
         CUTE_UNROLL
         for (int r = 0; r < kRows; ++r) {
@@ -362,6 +404,11 @@ __device__ __forceinline__ void consume(const Params<E, kHeadDim>& p, SharedStor
 
       // Software pipeline within the warpgroup: Q·Kᵀ of tile n and P·V of tile n-1 are in flight together,
       // and the softmax of tile n runs while P·V of tile n-1 still does.
+      if (n_blocks == 0) {  // only under an injected fault (a single key dropped): Q was loaded, release it
+        EmptyBarrier::arrive(&smem.q_empty[qs]);
+        ++q_iter;
+        continue;
+      }
       int s = wait_tile(0);
       issue_qk(s);
       warpgroup_wait<0>();
@@ -393,18 +440,10 @@ __device__ __forceinline__ void consume(const Params<E, kHeadDim>& p, SharedStor
       for (int r = 0; r < kRows; ++r) row_sum[r] = 1.f / quad_sum(row_sum[r]);
     }
     // Epilogue: each thread writes its column pairs; rows past the valid ones (padding) get zeros.
-    CUTE_UNROLL
-    for (int r = 0; r < kRows; ++r) {
-      const int row = get<0>(cO_rc(r, 0));
-      if (row >= rows_owed) continue;
-      const bool valid = row < valid_rows;
-      E* dst = out + static_cast<int64_t>(row) * p.o_stride;
-      CUTE_UNROLL
-      for (int c = 0; c < size<1>(O); c += 2) {
-        const int col = get<1>(cO_rc(r, c));
-        store_pair(dst + col, valid ? O(r, c) * row_sum[r] : 0.f, valid ? O(r, c + 1) * row_sum[r] : 0.f);
-      }
-    }
+    const bool zero_padding = !faults::active(p.fault, faults::kKeepPaddingRows);
+    store_rows(out, zero_padding ? rows_owed : min(rows_owed, max(valid_rows, 0)), [&](int r, int c, int row) {
+      return row < valid_rows ? make_float2(O(r, c) * row_sum[r], O(r, c + 1) * row_sum[r]) : make_float2(0.f, 0.f);
+    });
   }
 }
 
@@ -492,7 +531,8 @@ cudaError_t launch_hopper(const AttentionParams& ap, cudaStream_t stream) {
       ap.num_heads / ap.num_kv_heads,
       tiles,
       static_cast<int32_t>(items),
-      ap.scale * 1.4426950408889634f,
+      faults::scale(faults::selected(), ap.scale) * 1.4426950408889634f,
+      faults::selected(),
   };
   auto kernel = &hopper::attention_kernel<E, kHeadDim>;
   constexpr size_t kSmem = hopper::smem_bytes<E, kHeadDim>();
