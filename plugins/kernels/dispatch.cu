@@ -276,6 +276,17 @@ std::string hopper_unavailable(const DeviceFacts& device) {
 #endif
 }
 
+// Where `auto` passes over hopper although it could run p (the benchmark checks these against every family forced,
+// docs/performance.md): packed batches of short sequences, where flash's 64-row tiles and its many resident CTAs hide
+// the per-tile latency better than hopper's persistent CTAs, which resolve each work item's sequence serially.
+// Padded batches from S = 257 go to cuDNN first (its rule above); below it hopper beats flash on the H100.
+std::string hopper_auto_declines(const AttentionParams& p, const DeviceFacts&) {
+  if (p.layout == Layout::kPacked && mean_sequence_length(p) <= kShortTileMaxMeanLength)
+    return "packed, mean length <= " + std::to_string(kShortTileMaxMeanLength) +
+           " (flash is faster there; auto prefers hopper for longer packed sequences)";
+  return {};
+}
+
 Status hopper_launch(const AttentionParams& p, cudaStream_t stream, bool*) {
   return cuda_status(find_hopper_instance(p.dtype, p.head_size)->launch(p, stream), "hopper");
 }
@@ -307,8 +318,8 @@ struct Family {
 
 // In `auto`'s order of preference. The last family runs every valid p, so `auto` always finds one.
 constexpr Family kFamilies[] = {
-    {Backend::kHopper, hopper_outside, hopper_unavailable, nullptr, hopper_launch, nullptr},
     {Backend::kCudnn, cudnn_outside, cudnn_unavailable, cudnn_auto_declines, cudnn_launch, nullptr},
+    {Backend::kHopper, hopper_outside, hopper_unavailable, hopper_auto_declines, hopper_launch, nullptr},
     {Backend::kFlash, flash_outside, flash_unavailable, nullptr, flash_launch, flash_detail},
     {Backend::kReference, reference_outside, nullptr, nullptr, reference_launch, nullptr},
 };
@@ -328,11 +339,17 @@ Capability eligibility(const Family& f, const AttentionParams& p, const DeviceFa
   return {};
 }
 
-// The error of a forced family that cannot run p: its reason, and `auto` as the fix (naming the family
-// `auto` would fall back to, the next one in the table).
-std::string forced_refusal(size_t i, const Capability& c) {
+// The error of a forced family that cannot run p: its reason, and `auto` as the fix (naming the family after it in
+// the table that takes p's dtype, head size, layout and bias, which `auto` falls back to where the device has it).
+std::string forced_refusal(size_t i, const Capability& c, const AttentionParams& p) {
   const char* name = to_string(kFamilies[i].backend);
-  const char* next = i + 1 < kFamilyCount ? to_string(kFamilies[i + 1].backend) : "reference";
+  const char* next = "reference";
+  for (size_t j = i + 1; j < kFamilyCount; ++j) {
+    if (kFamilies[j].outside(p).empty()) {
+      next = to_string(kFamilies[j].backend);
+      break;
+    }
+  }
   return std::string("EncoderOnlyAttention: backend '") + name +
          (c.support == Support::kUnavailable ? "' is unavailable: " : "' does not support ") + c.reason +
          "; use backend 'auto' (falls back to '" + next + "') or '" + next + "'";
@@ -370,7 +387,7 @@ Status decide(const AttentionParams& p, const DeviceFacts& device, Decision* d) 
   }
   const size_t i = family_index(p.backend);
   if (i == kFamilyCount) return Status::Error(std::string("EncoderOnlyAttention: unknown backend ") + to_string(p.backend));
-  if (Capability c = eligibility(kFamilies[i], p, device); !c) return Status::Error(forced_refusal(i, c));
+  if (Capability c = eligibility(kFamilies[i], p, device); !c) return Status::Error(forced_refusal(i, c, p));
   d->family = i;
   return Status::Ok();
 }
@@ -464,7 +481,7 @@ Capability supports(Backend backend, const AttentionParams& p, int device) {
   const size_t i = family_index(backend);
   if (i == kFamilyCount) return {Support::kInvalid, std::string("EncoderOnlyAttention: unknown backend ") + to_string(backend)};
   Capability c = eligibility(kFamilies[i], p, facts);
-  if (!c) c.reason = forced_refusal(i, c);
+  if (!c) c.reason = forced_refusal(i, c, p);
   return c;
 }
 

@@ -19,7 +19,8 @@ Derivation (u = unit roundoff: fp16 2^-11 = 4.9e-4, bf16 2^-8 = 3.9e-3):
     where its max-ratio is 0.7-0.9u, i.e. about 2.1x the recorded measure; fp32 against float64: 2.8e-6 where the
     max-ratio is 1.3e-6.
   - Observed element-wise error, then: about 2u for the 16-bit types, about 6e-6 for fp32 (2.1 x 2.7e-6). The
-    bounds below are 2.5x that: fp16 5u = 2.5e-3, bf16 5u = 2e-2, fp32 1.5e-5.
+    bounds below are 2.5x that: fp16 5u = 2.5e-3, bf16 5u = 2e-2; fp32 3e-5, 2.5x the element-wise error measured on
+    the H100 at commit f4350a6 (1.2e-5, the reference kernel at head size 200), above the emulated 6e-6.
   - What they catch (the same emulation): dropping the last key of one S=4096 head errs by 145-325u of max|ref| in
     fp16 and 15-34u in bf16 (the bound is at most 5.8u of max|ref|); a softmax scale 1 % off by 80u (fp16) and
     8-9u (bf16) at S >= 2048. The old bound, 1e-2 + 1e-2·|ref| (fp16) and 4e-2 + 2e-2·|ref| (bf16), passed the
@@ -37,7 +38,7 @@ import torch
 
 from reference import valid_rows
 
-TOLERANCE = {torch.float16: 2.5e-3, torch.bfloat16: 2e-2, torch.float32: 1.5e-5}
+TOLERANCE = {torch.float16: 2.5e-3, torch.bfloat16: 2e-2, torch.float32: 3e-5}
 
 
 @dataclass

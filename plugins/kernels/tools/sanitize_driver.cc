@@ -18,6 +18,7 @@
 #include <vector>
 
 #include "../launchers.h"
+#include "encexport/capabilities.h"
 #include "encexport/params.h"
 
 using namespace encexport;
@@ -113,6 +114,14 @@ std::vector<unsigned char> run_case(const Case& c, Backend backend, const std::v
   return out;
 }
 
+// max |a - b| over n elements of dtype d.
+float max_abs_diff(const std::vector<unsigned char>& a, const std::vector<unsigned char>& b, int64_t n, DType d) {
+  float worst = 0.f;
+  const size_t es = element_size(d);
+  for (int64_t i = 0; i < n; ++i) worst = std::fmax(worst, std::fabs(decode(&a[i * es], d) - decode(&b[i * es], d)));
+  return worst;
+}
+
 }  // namespace
 
 int main() {
@@ -157,10 +166,7 @@ int main() {
       const auto fl = run_case(c, Backend::kFlash, qb, kb, vb);
       testing::force_flash_row_blocks(0);
       if (!c.well_formed || ref.empty() || fl.empty()) continue;
-      float worst = 0.f;
-      const size_t es = element_size(c.dtype);
-      for (int64_t i = 0; i < q_elems; ++i)
-        worst = std::fmax(worst, std::fabs(decode(&ref[i * es], c.dtype) - decode(&fl[i * es], c.dtype)));
+      const float worst = max_abs_diff(ref, fl, q_elems, c.dtype);
       ++compared;
       if (!(worst <= 3e-2f)) {
         std::printf("MISMATCH %s d=%d %s m%d bias %dx%d: max |flash - reference| = %g\n", to_string(c.dtype),
@@ -168,8 +174,24 @@ int main() {
         ++failures;
       }
     }
+    // The hopper family (TMA + wgmma) where this build and device have it: no bias, its head sizes.
+    AttentionParams probe;
+    if (c.bias_batch == 0 &&
+        capability_probe(static_cast<int>(c.dtype), static_cast<int>(c.layout), c.heads, c.kv_heads, c.head_size,
+                         c.seq_len, false, &probe) &&
+        supports(Backend::kHopper, probe, kCurrentDevice)) {
+      const auto hp = run_case(c, Backend::kHopper, qb, kb, vb);
+      if (!c.well_formed || ref.empty() || hp.empty()) continue;
+      const float worst = max_abs_diff(ref, hp, q_elems, c.dtype);
+      ++compared;
+      if (!(worst <= 3e-2f)) {
+        std::printf("MISMATCH %s d=%d %s hopper: max |hopper - reference| = %g\n", to_string(c.dtype), c.head_size,
+                    to_string(c.layout), worst);
+        ++failures;
+      }
+    }
   }
-  std::printf("sanitize_driver: %zu cases, %d flash/reference comparisons, %d failures\n", cases.size(), compared,
+  std::printf("sanitize_driver: %zu cases, %d flash|hopper/reference comparisons, %d failures\n", cases.size(), compared,
               failures);
   return failures == 0 ? 0 : 1;
 }
