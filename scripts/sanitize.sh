@@ -24,6 +24,9 @@ lib="$build/lib"
 reports="$build/reports"  # every sanitizer report of every process lands here (log_path)
 python="${PYTHON:-$root/.venv/bin/python}"  # PYTHON: an interpreter with the test dependencies, if not .venv's
 [ -x "$python" ] || python=python3
+# The code this run measures, read before the run writes its own files (the results may be tracked files).
+commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+if [ -z "$(git status --porcelain 2>/dev/null)" ]; then tree=clean; else tree=dirty; fi
 mkdir -p "$results"
 log="$results/cpu-sanitize.log"
 summary="$results/cpu-sanitize-summary.md"
@@ -34,8 +37,6 @@ say() { echo "[sanitize] $*" | tee -a "$log" >&2; }
 step_start=$SECONDS
 elapsed() { echo $((SECONDS - step_start)); }
 
-commit="$(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
-if [ -z "$(git status --porcelain 2>/dev/null)" ]; then tree=clean; else tree=dirty; fi
 say "commit $commit ($tree tree), -fsanitize=$sanitizers"
 
 # ---- build ----
