@@ -116,6 +116,9 @@ cat >"$summary" <<EOF
 - **Sanitizer reports: $errors** (AddressSanitizer, LeakSanitizer in the harness, UndefinedBehaviorSanitizer with
   halt_on_error). Result: **$([ "$failed" = 0 ] && echo passed || echo FAILED)**.
 - Time: ${total_s} s in all on $(nproc) cores: build ${build_s} s, harness ${harness_s} s, python ${ort_s} s.
+- CI (\`.ci/run\`, 2 cores) runs the script with its defaults, the full documented counts below: the runs take
+  seconds, the build most of the step. Smaller runs: \`ENCEXPORT_SANITIZE_SEEDS\`, \`ENCEXPORT_SANITIZE_CASES\`,
+  \`ENCEXPORT_FUZZ_CASES\`.
 
 ## TensorRT harness (\`encexport_trt_harness cpu\`, $cases fuzz cases per seed)
 
