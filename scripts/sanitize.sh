@@ -136,4 +136,5 @@ ${harness_rows%$'\n'}
 Full log: \`$(basename "$log")\` next to this file.
 EOF
 say "summary: $summary ($errors sanitizer reports, ${total_s} s)"
+sed -i "s|$root/||g" "$log"  # paths relative to the checkout: the log may be committed with the summary
 [ "$failed" = 0 ] || { say "FAILED: see $log"; exit 1; }
