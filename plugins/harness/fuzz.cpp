@@ -1,11 +1,13 @@
 // Seeded fuzzing of everything that reaches createPlugin from outside: random ONNX-attribute collections
 // (build phase) and damaged engine fields (runtime phase: dropped, duplicated, retyped, truncated or
-// rewritten fields). Every case must be refused cleanly (nullptr and a logged error) or accepted
-// consistently: an accepted plugin re-serializes, deserializes to identical fields, clones, and survives
-// random shape descriptions without crashing.
+// rewritten fields). The harness's own reading of the contract (contract_judge.h) decides each case first:
+// the plugin must accept exactly the sets it calls valid and refuse exactly the others, each refusal with a
+// logged error. An accepted plugin must also serialize the values the judge resolved, deserialize to
+// identical fields, clone, and survive random shape descriptions without crashing.
 #include <cstring>
 #include <random>
 
+#include "contract_judge.h"
 #include "harness.h"
 
 namespace harness {
@@ -146,11 +148,14 @@ class Fuzzer {
 };
 
 // An accepted plugin must behave like one: stable serialization, clone, runtime copy, robust shape hooks.
-void check_accepted(Context& ctx, Fuzzer& fz, nvinfer1::IPluginV3* plugin, const std::string& detail) {
+void check_accepted(Context& ctx, Fuzzer& fz, nvinfer1::IPluginV3* plugin, const ResolvedNode& expected,
+                    const std::string& detail) {
   Tally& t = *ctx.tally;
   Capabilities caps = capabilities_of(plugin);
   if (!t.expect(caps.core && caps.runtime, "fuzz", "accepted plugin lacks capabilities: " + detail)) return;
   FieldSet saved = FieldSet::copy_of(caps.runtime->getFieldsToSerialize());
+  const std::string differs = serialized_mismatch(saved, expected);
+  t.expect(differs.empty(), "fuzz", differs + ": " + detail + " -> " + saved.describe());
   int64_t errors = 0;
   PluginPtr again = create(ctx, "fuzz", saved, TensorRTPhase::kRUNTIME, &errors);
   if (!t.expect(again != nullptr, "fuzz", "accepted plugin's own fields were refused: " + detail + " -> " +
@@ -178,7 +183,7 @@ void check_accepted(Context& ctx, Fuzzer& fz, nvinfer1::IPluginV3* plugin, const
 
 }  // namespace
 
-void run_fuzz(Context& ctx, int64_t cases, uint64_t seed) {
+void run_fuzz(Context& ctx, int64_t cases, uint64_t seed, JudgeFlaw flaw) {
   Fuzzer fz(seed);
   Tally& t = *ctx.tally;
   // Valid engines to damage.
@@ -200,19 +205,27 @@ void run_fuzz(Context& ctx, int64_t cases, uint64_t seed) {
       fields = fz.random_attributes();
     }
     const TensorRTPhase phase = runtime ? TensorRTPhase::kRUNTIME : TensorRTPhase::kBUILD;
+    const Verdict verdict = judge_fields(fields, phase, flaw);
     int64_t errors = 0;
     PluginPtr p = create(ctx, "fuzz", fields, phase, &errors);
     const std::string detail = std::string(runtime ? "runtime " : "build ") + fields.describe();
+    t.count(verdict.valid ? "fuzz judged valid" : "fuzz judged invalid");
+    if ((p != nullptr) != verdict.valid) {
+      t.count("fuzz verdict mismatches");
+      t.expect(false, "fuzz", p ? "accepted a set the contract forbids (" + verdict.reason + "): " + detail
+                                : "refused a set the contract allows: " + detail + " -> " + ctx.logger->last_error());
+    }
     if (p) {
       t.count(runtime ? "fuzz engine-fields accepted" : "fuzz attributes accepted");
       t.expect(errors == 0, "fuzz", "accepted but logged an error: " + detail);
-      check_accepted(ctx, fz, p.get(), detail);
+      if (verdict.valid) check_accepted(ctx, fz, p.get(), verdict.node, detail);
     } else {
       t.count(runtime ? "fuzz engine-fields rejected" : "fuzz attributes rejected");
       t.expect(errors > 0, "fuzz", "rejected without a message: " + detail);
     }
     t.count("fuzz cases");
   }
+  t.count("fuzz verdict mismatches", 0);  // printed even when none occurred
 }
 
 }  // namespace harness

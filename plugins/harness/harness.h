@@ -9,6 +9,7 @@
 
 #include "NvInferRuntime.h"
 #include "check.h"
+#include "contract_judge.h"
 #include "fake_tensorrt.h"
 #include "field_set.h"
 
@@ -58,7 +59,8 @@ PluginPtr create(Context& ctx, const char* node, FieldSet& fields, nvinfer1::Ten
 void run_registration(const std::string& lib_path, Tally& tally);
 void run_lifecycle(Context& ctx);
 void run_rejections(Context& ctx);
-void run_fuzz(Context& ctx, int64_t cases, uint64_t seed);
+// flaw: kNone, except to show that a judge/plugin disagreement fails the run (contract_judge.h).
+void run_fuzz(Context& ctx, int64_t cases, uint64_t seed, JudgeFlaw flaw = JudgeFlaw::kNone);
 int run_gpu(Context& ctx, int argc, char** argv);
 
 }  // namespace harness

@@ -2,6 +2,7 @@
 // implementations of the objects TensorRT passes in (fake_tensorrt.h, expr_builder.h).
 //
 //   encexport_trt_harness cpu [--lib PATH] [--fuzz-cases N] [--seed S]   everything except enqueue (CI)
+//       [--judge-flaw ignore-causal|require-scale]  a deliberately wrong fuzz judge: the run must fail
 //   encexport_trt_harness gpu [--lib PATH] ...                           one enqueue on the GPU (gpu_run.cpp)
 //
 // --lib defaults to libencexport_trt.so next to this executable. Prints a summary; exit code 1 on any failure.
@@ -54,6 +55,11 @@ int main(int argc, char** argv) {
   const std::string lib = take_flag(args, "--lib", default_library_path());
   const int64_t fuzz_cases = std::stoll(take_flag(args, "--fuzz-cases", "10000"));
   const uint64_t seed = std::stoull(take_flag(args, "--seed", "20240611"));
+  harness::JudgeFlaw flaw = harness::JudgeFlaw::kNone;
+  if (const std::string name = take_flag(args, "--judge-flaw", "none"); !harness::parse_judge_flaw(name, &flaw)) {
+    std::fprintf(stderr, "unknown --judge-flaw '%s': none, ignore-causal or require-scale\n", name.c_str());
+    return 2;
+  }
 
   harness::Tally tally;
   try {
@@ -86,7 +92,7 @@ int main(int argc, char** argv) {
     if (mode == "cpu") {
       harness::run_lifecycle(ctx);
       harness::run_rejections(ctx);
-      harness::run_fuzz(ctx, fuzz_cases, seed);
+      harness::run_fuzz(ctx, fuzz_cases, seed, flaw);
     } else {
       harness::run_gpu(ctx, static_cast<int>(args.size()), args.data());
     }

@@ -1,6 +1,8 @@
 // Fields a malformed model or a damaged engine could carry. Each must be refused cleanly: createPlugin
 // returns nullptr and the plugin logs an error naming the problem. The accepted variants check that the
 // tolerated encodings (kINT64, kFLOAT64, kCHAR without NUL, omitted optional attributes) really work.
+// The same table checks the fuzz's judge (contract_judge.h): it must call every refused case invalid and
+// every accepted one valid, or its verdicts on random sets would mean nothing.
 #include <cstring>
 #include <functional>
 #include <limits>
@@ -115,6 +117,9 @@ std::vector<Case> cases(Context& ctx) {
 void run_rejections(Context& ctx) {
   Tally& t = *ctx.tally;
   for (Case& c : cases(ctx)) {
+    const Verdict verdict = judge_fields(c.fields, c.phase);
+    t.expect(verdict.valid == c.message.empty(), "judge",
+             c.what + (verdict.valid ? ": judged valid" : ": judged invalid (" + verdict.reason + ")"));
     int64_t errors = 0;
     const int64_t before_msgs = ctx.logger->errors();
     PluginPtr p = create(ctx, "rejection_node", c.fields, c.phase, &errors);

@@ -10,7 +10,10 @@
 
 namespace encexport::ort {
 
-using OpList = std::vector<std::unique_ptr<OrtCustomOp>>;
+// shared_ptr, not unique_ptr<OrtCustomOp>: OrtCustomOp is a C struct without a virtual destructor, so deleting an
+// op through it (when the library unloads) would skip the derived op's destructor and free the wrong size. A
+// shared_ptr made from the derived op keeps the derived type's deleter.
+using OpList = std::vector<std::shared_ptr<OrtCustomOp>>;
 
 inline constexpr const char* kDomain = contract::kDomain;
 inline constexpr const char* kOpType = contract::kOpType;

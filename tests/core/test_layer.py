@@ -6,6 +6,7 @@ import torch
 from encexport import capabilities
 from encexport import AttentionType, EncoderOnlyAttention, create_encoder_only_attention_backend, get_attn_backend
 from reference import attention_reference, cu_seqlens, pack, random_qkv
+from required_libraries import library_missing
 
 TOL = {torch.float32: 1e-5, torch.float16: 2e-3, torch.bfloat16: 2e-2}
 
@@ -97,7 +98,7 @@ def test_backend_wrapper_is_encoder_only():
 def test_bad_construction_is_refused_clearly(kwargs, match):
     flash = capabilities.supports("flash", "float16", 64).support
     if "cannot run this layer" in match and flash not in (capabilities.Support.RUNS, capabilities.Support.OUTSIDE):
-        pytest.skip("a library built without CUDA does not know the CUDA families' limits")
+        library_missing("a library built without CUDA does not know the CUDA families' limits")
     args = dict(num_heads=4, head_size=kwargs.pop("head_size", 16))
     with pytest.raises((ValueError, TypeError), match=match):
         EncoderOnlyAttention(**args, **kwargs)

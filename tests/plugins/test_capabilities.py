@@ -12,6 +12,7 @@ import pytest
 from encexport import capabilities, contract, ort
 from encexport.backends import get_attn_backend
 from onnx_models import attention_model
+from required_libraries import library_missing
 
 Support = capabilities.Support
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,7 +23,7 @@ DTYPE_ENUMS = {"DType::kFloat16": "float16", "DType::kBFloat16": "bfloat16", "DT
 @pytest.fixture(scope="module", autouse=True)
 def library():
     if not capabilities.available():
-        pytest.skip("libencexport_ort.so not built (scripts/build_plugins.sh)")
+        library_missing("libencexport_ort.so not built (scripts/build_plugins.sh)")
 
 
 def _cuda_build() -> bool:
@@ -38,7 +39,7 @@ def compiled_flash() -> set[tuple[str, int]]:
 
 def test_flash_answers_agree_with_the_generated_instances():
     if not _cuda_build():
-        pytest.skip("a build without CUDA has no flash family")
+        library_missing("a build without CUDA has no flash family")
     compiled = compiled_flash()
     for dtype in contract.DTYPES:
         for d in range(1, contract.MAX_HEAD_SIZE + 1):
@@ -50,7 +51,7 @@ def test_flash_answers_agree_with_the_generated_instances():
 
 def test_flash_refusal_names_what_it_runs():
     if not _cuda_build():
-        pytest.skip("a build without CUDA has no flash family")
+        library_missing("a build without CUDA has no flash family")
     fp32 = capabilities.supports("flash", "float32", 64)
     assert fp32.support == Support.OUTSIDE and "dtype float32" in fp32.reason and "float16" in fp32.reason
     odd = capabilities.supports("flash", "float16", 100)
@@ -69,7 +70,7 @@ def test_auto_and_reference_run_every_valid_node(dtype, layout):
 
 def test_cudnn_limits_are_known_without_cudnn():
     if not _cuda_build():
-        pytest.skip("a build without CUDA has no cudnn family")
+        library_missing("a build without CUDA has no cudnn family")
     assert capabilities.supports("cudnn", "float16", 20).support == Support.OUTSIDE
     packed = capabilities.supports("cudnn", "float16", 64, layout="packed")
     assert packed.support == Support.OUTSIDE and "padded" in packed.reason
@@ -144,12 +145,12 @@ def ort_library():
     try:
         ort.library_path()
     except FileNotFoundError as e:
-        pytest.skip(str(e))
+        library_missing(str(e))
 
 
 def test_cpu_session_refuses_a_forced_family_with_its_reason(ort_library):
     if not _cuda_build():
-        pytest.skip("a build without CUDA has no flash family to ask")
+        library_missing("a build without CUDA has no flash family to ask")
     model = attention_model(num_heads=2, head_size=8, dtype="float32", backend="flash")
     reason = capabilities.supports("flash", "float32", 8, num_heads=2).reason
     with pytest.raises(Exception) as e:

@@ -12,12 +12,13 @@ import pytest
 import torch
 
 from encexport import _testapi
+from required_libraries import library_missing
 
 
 @pytest.fixture(scope="module")
 def attention_fn():
     if not _testapi.available():
-        pytest.skip(f"libencexport_testapi.so not built (needs nvcc)")
+        library_missing("libencexport_testapi.so not built (needs nvcc)")
     return _testapi._load().encexport_test_attention
 
 

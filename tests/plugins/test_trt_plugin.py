@@ -1,9 +1,11 @@
 """The TensorRT plugin library without TensorRT: encexport_trt_harness drives libencexport_trt.so through the
 IPluginV3 interfaces exactly as TensorRT does (registration, parse-time fields, shapes, format negotiation,
-serialization round trip, execution-context copies, rejections, a 10,000-case fuzz), and the library's ELF
-interface is checked (only the loadLibrary entry points exported, libnvinfer never linked).
+serialization round trip, execution-context copies, rejections, a 10,000-case fuzz whose every case the
+harness decides from the contract on its own), and the library's ELF interface is checked (only the loadLibrary
+entry points exported, libnvinfer never linked).
 
-Built by scripts/build_plugins.sh (needs nvcc and the TensorRT headers); skipped with the reason otherwise."""
+Built by scripts/build_plugins.sh (needs nvcc and the TensorRT headers); skipped with the reason otherwise, or
+failed under ENCEXPORT_REQUIRE_CUDA=1 (CI)."""
 
 from __future__ import annotations
 
@@ -16,15 +18,19 @@ from pathlib import Path
 
 import pytest
 
+from required_libraries import library_missing
+
 LIB_DIR = Path(__file__).resolve().parents[2] / "encexport" / "_lib"
 LIBRARY = LIB_DIR / "libencexport_trt.so"
 HARNESS = LIB_DIR / "encexport_trt_harness"
 
-pytestmark = pytest.mark.skipif(
-    not (LIBRARY.exists() and HARNESS.exists()),
-    reason=f"{LIBRARY.name} / {HARNESS.name} not built in {LIB_DIR} (scripts/build_plugins.sh with nvcc and the "
-    "TensorRT headers from scripts/fetch_headers.sh)",
-)
+
+
+@pytest.fixture(scope="module", autouse=True)
+def built():
+    if not (LIBRARY.exists() and HARNESS.exists()):
+        library_missing(f"{LIBRARY.name} / {HARNESS.name} not built in {LIB_DIR} (scripts/build_plugins.sh with nvcc "
+                        "and the TensorRT headers from scripts/fetch_headers.sh)")
 
 
 def parse_summary(text: str) -> tuple[dict[str, tuple[int, int]], dict[str, int], int]:
@@ -35,11 +41,15 @@ def parse_summary(text: str) -> tuple[dict[str, tuple[int, int]], dict[str, int]
     return sections, counts, int(failures[1])
 
 
-@pytest.fixture(scope="module")
-def cpu_run():
-    proc = subprocess.run([str(HARNESS), "cpu", "--lib", str(LIBRARY), "--fuzz-cases", "10000", "--seed", "7"],
-                          capture_output=True, text=True, timeout=600)
+def run_harness(*args: str) -> tuple[subprocess.CompletedProcess, dict[str, tuple[int, int]], dict[str, int], int]:
+    proc = subprocess.run([str(HARNESS), "cpu", "--lib", str(LIBRARY), *args], capture_output=True, text=True,
+                          timeout=600)
     return proc, *parse_summary(proc.stdout)
+
+
+@pytest.fixture(scope="module")
+def cpu_run(built):
+    return run_harness("--fuzz-cases", "10000", "--seed", "7")
 
 
 def test_harness_cpu_mode_passes(cpu_run):
@@ -76,6 +86,38 @@ def test_harness_fuzz_ran_ten_thousand_cases_both_ways(cpu_run):
     for key in ("fuzz attributes accepted", "fuzz attributes rejected", "fuzz engine-fields accepted",
                 "fuzz engine-fields rejected"):
         assert counts[key] > 100, key
+
+
+def test_harness_fuzz_accepts_exactly_what_the_contract_allows(cpu_run):
+    # The harness judges each case from the contract on its own (plugins/harness/contract_judge.cpp): the plugin
+    # accepted every set judged valid, with the judged values serialized, and refused every other one.
+    _, _, counts, _ = cpu_run
+    assert counts["fuzz verdict mismatches"] == 0
+    assert counts["fuzz judged valid"] + counts["fuzz judged invalid"] == 10_000
+    assert counts["fuzz judged valid"] == counts["fuzz attributes accepted"] + counts["fuzz engine-fields accepted"]
+    assert counts["fuzz judged valid"] > 1_000 and counts["fuzz judged invalid"] > 5_000
+
+
+def test_judge_agrees_with_every_rejection_and_acceptance_case(cpu_run):
+    # The known table (rejections.cpp): every refused set, e.g. causal=1 or head_size 257, is judged invalid, and
+    # every tolerated encoding (kINT64, kFLOAT64, strings without NUL) valid.
+    _, sections, _, _ = cpu_run
+    passed, failed = sections["judge"]
+    # reject and accept also count 3 and 1 checks outside the table (nbFields -1, no field array, unknown phase;
+    # a null node name), which carry no field set to judge.
+    assert failed == 0 and passed == (sections["reject"][0] - 3) + (sections["accept"][0] - 1)
+
+
+@pytest.mark.parametrize("flaw, disagreement", [
+    ("ignore-causal", "refused a set the contract allows"),   # a judge too lenient
+    ("require-scale", "accepted a set the contract forbids"),  # a judge too strict
+])
+def test_a_wrong_judge_fails_the_fuzz(built, flaw, disagreement):
+    # A judge that disagrees with the plugin on one rule must turn cases into counted failures: a judge that
+    # only checked self-consistency would pass both runs.
+    proc, _, counts, failures = run_harness("--fuzz-cases", "2000", "--seed", "7", "--judge-flaw", flaw)
+    assert proc.returncode == 1 and failures >= counts["fuzz verdict mismatches"] >= 10, proc.stdout[-3000:]
+    assert f"FAIL [fuzz] {disagreement}" in proc.stdout
 
 
 def _dynamic_symbols(path: Path) -> tuple[set[str], set[str]]:

@@ -136,7 +136,7 @@ Status run_attention_cpu(const AttentionParams& p);
 
 // CUDA path, on `stream` (a cudaStream_t), no host synchronisation. `used` (optional) receives the kernel
 // family that ran. The flash/reference kernels allocate nothing; cuDNN's scratch is stream-ordered.
-// Defined only when the library is built with CUDA (ENCEXPORT_WITH_CUDA).
+// Defined when the library is built with CUDA (ENCEXPORT_WITH_CUDA); the host-only sanitized build links a refusal.
 Status run_attention_cuda(const AttentionParams& p, void* stream, Backend* used = nullptr);
 // Which kernel family the dispatcher will run for p on the current device (resolves kAuto).
 Backend resolve_backend_cuda(const AttentionParams& p);
