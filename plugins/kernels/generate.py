@@ -28,6 +28,16 @@ def row_blocks(d: int) -> list[int]:
     return [2, 1] if d <= 128 else [1]
 
 
+def write_instance(name: str, header: str, launcher: str) -> None:
+    """One .cu file: the kernel header and the explicit instantiation of its launcher."""
+    (OUT / name).write_text(
+        HEADER
+        + f'#include "../{header}"\n\n'
+        + "namespace encexport::kernels {\n"
+        + f"template cudaError_t {launcher}(const AttentionParams&, cudaStream_t);\n"
+        + "}  // namespace encexport::kernels\n")
+
+
 def main() -> None:
     OUT.mkdir(exist_ok=True)
     for old in OUT.glob("fmha_*.cu"):
@@ -38,12 +48,7 @@ def main() -> None:
             block_m = 64 * rows
             for tag, ctype, enum in DTYPES:
                 name = f"fmha_hdim{d}_m{block_m}_{tag}_{ARCH_TAG}.cu"
-                (OUT / name).write_text(
-                    HEADER
-                    + '#include "../flash_kernel.cuh"\n\n'
-                    + "namespace encexport::kernels {\n"
-                    + f"template cudaError_t launch_flash<{ctype}, {d}, {rows}>(const AttentionParams&, cudaStream_t);\n"
-                    + "}  // namespace encexport::kernels\n")
+                write_instance(name, "flash_kernel.cuh", f"launch_flash<{ctype}, {d}, {rows}>")
                 names.append(name)
                 table.append(f"ENCEXPORT_FLASH_INSTANCE({ctype}, {enum}, {d}, {rows})\n")
     (OUT / "flash_instances.inc").write_text(HEADER + "".join(table))
@@ -54,12 +59,7 @@ def main() -> None:
     for d in HOPPER_HEAD_SIZES:
         for tag, ctype, enum in DTYPES:
             name = f"hopper_hdim{d}_{tag}_sm90a.cu"
-            (OUT / name).write_text(
-                HEADER
-                + '#include "../hopper/hopper_kernel.cuh"\n\n'
-                + "namespace encexport::kernels {\n"
-                + f"template cudaError_t launch_hopper<{ctype}, {d}>(const AttentionParams&, cudaStream_t);\n"
-                + "}  // namespace encexport::kernels\n")
+            write_instance(name, "hopper/hopper_kernel.cuh", f"launch_hopper<{ctype}, {d}>")
             hopper.append((d, name))
             hopper_table.append(f"#ifdef ENCEXPORT_HOPPER_HDIM{d}\nENCEXPORT_HOPPER_INSTANCE({ctype}, {enum}, {d})\n#endif\n")
     (OUT / "hopper_instances.inc").write_text(HEADER + "".join(hopper_table))
