@@ -1,11 +1,12 @@
 // Where a CTA's or a warp's rows live: which sequence, where it starts among the token rows, how long it
-// is. Shared by both kernel families so that padded and packed layouts are interpreted identically.
+// is. Shared by every CUDA kernel family so that padded and packed layouts are interpreted identically.
 //
 // The device lengths are never trusted. Every value read from seq_lens / cu_seqlens is clamped before use, so a
 // kernel handed bad lengths (non-monotonic prefix sums, values > T, negatives) never reads or writes outside
 // [0, T) rows; and SequenceSpan::valid says whether the lengths were in range, so that the kernels write such a
 // sequence's rows as NaN instead of a plausible answer computed from clamped lengths (docs/onnx-contract.md).
-// The rule lives here only: padded_span and packed_span_warp decide `valid` for every CUDA family.
+// The rule lives here only: padded_span and packed_span_warp (packed_span_given) decide `valid` for every CUDA
+// family.
 #pragma once
 
 #include <cstdint>
@@ -63,13 +64,20 @@ __device__ __forceinline__ bool packed_lengths_valid_warp(const int32_t* cu, int
   return __all_sync(0xffffffffu, ok);
 }
 
+// The packed span of sequence b with the whole rule in `valid`, given the array's part (packed_lengths_valid_warp):
+// for a kernel that resolves many sequences and reads the array once.
+__device__ __forceinline__ SequenceSpan packed_span_given(int32_t b, const int32_t* cu, int64_t total_tokens,
+                                                          bool lengths_valid) {
+  SequenceSpan s = packed_span(b, cu, total_tokens);
+  s.valid = lengths_valid && s.valid;
+  return s;
+}
+
 // The packed span of sequence b with the whole rule in `valid` (packed_span + packed_lengths_valid_warp): what
 // every packed-layout kernel uses. Must be called by all 32 lanes of the warp.
 __device__ __forceinline__ SequenceSpan packed_span_warp(int32_t b, const int32_t* cu, int32_t batch,
                                                          int64_t total_tokens) {
-  SequenceSpan s = packed_span(b, cu, total_tokens);
-  s.valid = packed_lengths_valid_warp(cu, batch, total_tokens) && s.valid;
-  return s;
+  return packed_span_given(b, cu, total_tokens, packed_lengths_valid_warp(cu, batch, total_tokens));
 }
 
 // Packed query tiles without a host-computed schedule: sequence b's tiles are numbered from

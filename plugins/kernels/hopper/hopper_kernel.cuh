@@ -14,7 +14,8 @@
 //   consumer warpgroups 1, 2     64 query rows each: S = Q·Kᵀ (wgmma, both operands in shared memory),
 //                                online softmax on the accumulators in registers, O += P·V (wgmma, P from
 //                                registers, V from shared memory read transposed). The two warpgroups run
-//                                independently, so one's softmax overlaps the other's matrix products.
+//                                independently, so one's softmax overlaps the other's matrix products; within
+//                                a warpgroup, Q·Kᵀ of one key tile is in flight with P·V of the one before.
 //
 // Keys past a sequence's end are masked to -inf before the softmax; V rows past the end in the last tile are
 // zeroed in shared memory before P·V (a TMA box cannot stop at a sequence boundary, and 0 · NaN from padding
@@ -130,6 +131,13 @@ struct Params {
   int32_t fault;  // faults::kNone outside the fault-injection test library (fault_injection.h)
 };
 
+// Whether the device lengths tile the rows (sequence_span.cuh): seq_lens are judged per sequence, but cu_seqlens
+// as a whole, once per warp for the whole launch, not per work item. Must be called by all 32 lanes of the warp.
+template <typename E, int kHeadDim>
+__device__ __forceinline__ bool cu_seqlens_valid_warp(const Params<E, kHeadDim>& p) {
+  return p.cu_seqlens == nullptr || packed_lengths_valid_warp(p.cu_seqlens, p.batch, p.total_tokens);
+}
+
 // One work item, resolved by every warp on its own (no shared state between the roles but the barriers).
 struct Item {
   SequenceSpan span;    // span.valid: the lengths are in range (sequence_span.cuh); else the rows owed are NaN
@@ -141,7 +149,7 @@ struct Item {
 };
 
 template <typename E, int kHeadDim>
-__device__ __forceinline__ Item resolve_item(const Params<E, kHeadDim>& p, int32_t item) {
+__device__ __forceinline__ Item resolve_item(const Params<E, kHeadDim>& p, int32_t item, bool cu_seqlens_valid) {
   constexpr int kBlockM = Tiling<E, kHeadDim>::kBlockM;
   Item it;
   const int32_t tile = item % p.tiles;
@@ -156,7 +164,7 @@ __device__ __forceinline__ Item resolve_item(const Params<E, kHeadDim>& p, int32
     it.first_row = 0;
   } else {
     const int32_t b = packed_tile_owner_warp(tile, p.cu_seqlens, p.batch, p.total_tokens, kBlockM);
-    it.span = packed_span_warp(b, p.cu_seqlens, p.batch, p.total_tokens);
+    it.span = packed_span_given(b, p.cu_seqlens, p.total_tokens, cu_seqlens_valid);
     it.batch_coord = 0;
     it.row0 = static_cast<int32_t>(tile - packed_tile_begin(b, p.cu_seqlens, p.total_tokens, kBlockM)) * kBlockM;
     it.first_row = static_cast<int32_t>(it.span.first_token);
@@ -168,6 +176,13 @@ __device__ __forceinline__ Item resolve_item(const Params<E, kHeadDim>& p, int32
 template <typename E, int kHeadDim>
 __device__ __forceinline__ int32_t attended_keys(const Params<E, kHeadDim>& p, const SequenceSpan& span) {
   return faults::keys(p.fault, span.length, p.total_tokens - (span.first_token + span.length));
+}
+
+// K/V tiles of `keys` keys: the producer loads exactly as many as the consumers wait for.
+template <typename E, int kHeadDim>
+__device__ __forceinline__ int key_tiles(int32_t keys) {
+  constexpr int kBlockN = Tiling<E, kHeadDim>::kBlockN;
+  return (keys + kBlockN - 1) / kBlockN;
 }
 
 // wgmma accumulator ((2 cols, 2 rows, N/8), MMA_M, MMA_N) viewed as (rows, cols) for the softmax.
@@ -214,22 +229,22 @@ __device__ __forceinline__ void produce(const Params<E, kHeadDim>& p, SharedStor
   Tensor tKsK = tma_k.partition_D(sK);  // (TMA, TMA_N, TMA_D, stage)
   Tensor tVsV = tma_v.partition_D(sV);
 
+  const bool cu_seqlens_valid = cu_seqlens_valid_warp(p);
   int q_iter = 0, kv_iter = 0;
   for (int32_t item = blockIdx.x; item < p.num_items; item += gridDim.x) {
-    const Item it = resolve_item(p, item);
+    const Item it = resolve_item(p, item, cu_seqlens_valid);
     // No valid query rows, or lengths out of range: nothing to load, the consumers write what is owed.
     if (!it.span.valid || it.row0 >= it.span.length) continue;
-    const int n_blocks = (attended_keys(p, it.span) + T::kBlockN - 1) / T::kBlockN;
+    const int n_blocks = key_tiles<E, kHeadDim>(attended_keys(p, it.span));
     const int kv_head = it.head / p.group;
-    Tensor gQ = local_tile(domain_offset(make_coord(it.first_row, _0{}), mQ(_, _, it.head, it.batch_coord)),
-                           Shape<Int<T::kBlockM>, Int<kHeadDim>>{}, make_coord(it.row0 / T::kBlockM, _0{}));
-    Tensor gK = local_tile(domain_offset(make_coord(it.first_row, _0{}), mK(_, _, kv_head, it.batch_coord)),
-                           Shape<Int<T::kBlockN>, Int<kHeadDim>>{}, make_coord(_, _0{}));  // (N, D, n)
-    Tensor gV = local_tile(domain_offset(make_coord(it.first_row, _0{}), mV(_, _, kv_head, it.batch_coord)),
-                           Shape<Int<T::kBlockN>, Int<kHeadDim>>{}, make_coord(_, _0{}));
-    Tensor tQgQ = tma_q.partition_S(gQ);
-    Tensor tKgK = tma_k.partition_S(gK);
-    Tensor tVgV = tma_v.partition_S(gV);
+    // The sequence's rows of one head, in tiles of `rows` rows: (rows, D, tile).
+    auto sequence_tiles = [&](auto& m, int head, auto rows) {
+      return local_tile(domain_offset(make_coord(it.first_row, _0{}), m(_, _, head, it.batch_coord)),
+                        Shape<decltype(rows), Int<kHeadDim>>{}, make_coord(_, _0{}));
+    };
+    Tensor tQgQ = tma_q.partition_S(sequence_tiles(mQ, it.head, Int<T::kBlockM>{})(_, _, it.row0 / T::kBlockM));
+    Tensor tKgK = tma_k.partition_S(sequence_tiles(mK, kv_head, Int<T::kBlockN>{}));  // (TMA, .., .., n)
+    Tensor tVgV = tma_v.partition_S(sequence_tiles(mV, kv_head, Int<T::kBlockN>{}));
 
     const int qs = q_iter % T::kQStages;
     if (q_iter >= T::kQStages) EmptyBarrier::wait(&smem.q_empty[qs], ((q_iter / T::kQStages) - 1) & 1);
@@ -283,9 +298,10 @@ __device__ __forceinline__ void consume(const Params<E, kHeadDim>& p, SharedStor
   Tensor cO_rc = make_tensor(cO.data(), rows_cols(cO.layout()));
   constexpr int kRows = decltype(size<0>(S))::value;
 
+  const bool cu_seqlens_valid = cu_seqlens_valid_warp(p);
   int q_iter = 0, kv_iter = 0;
   for (int32_t item = blockIdx.x; item < p.num_items; item += gridDim.x) {
-    const Item it = resolve_item(p, item);
+    const Item it = resolve_item(p, item, cu_seqlens_valid);
     // Rows of each thread's part of the 128-row tile, with a value per (row, column pair).
     auto store_rows = [&](E* dst, int32_t rows, auto value) {
       CUTE_UNROLL
@@ -325,7 +341,7 @@ __device__ __forceinline__ void consume(const Params<E, kHeadDim>& p, SharedStor
     for (int r = 0; r < kRows; ++r) row_max[r] = -INFINITY, row_sum[r] = 0.f;
     if (valid_rows > 0) {
       const int32_t keys = attended_keys(p, it.span);
-      const int n_blocks = (keys + T::kBlockN - 1) / T::kBlockN;
+      const int n_blocks = key_tiles<E, kHeadDim>(keys);
       const int qs = q_iter % T::kQStages;
       FullBarrier::wait(&smem.q_full[qs], (q_iter / T::kQStages) & 1);
       clear(tOrO);
@@ -402,13 +418,13 @@ __device__ __forceinline__ void consume(const Params<E, kHeadDim>& p, SharedStor
         for (int i = 0; i < size(tOrP); ++i) tOrP(i) = static_cast<E>(tSrS(i));
       };
 
-      // Software pipeline within the warpgroup: Q·Kᵀ of tile n and P·V of tile n-1 are in flight together,
-      // and the softmax of tile n runs while P·V of tile n-1 still does.
       if (n_blocks == 0) {  // only under an injected fault (a single key dropped): Q was loaded, release it
         EmptyBarrier::arrive(&smem.q_empty[qs]);
         ++q_iter;
         continue;
       }
+      // Software pipeline within the warpgroup: Q·Kᵀ of tile n and P·V of tile n-1 are in flight together,
+      // and the softmax of tile n runs while P·V of tile n-1 still does.
       int s = wait_tile(0);
       issue_qk(s);
       warpgroup_wait<0>();
