@@ -1,6 +1,7 @@
 // The CPU kernel behind a C entry point, for the fault-injection tests (tests/plugins/test_fault_injection.py):
 // host pointers in, a status out, exactly the run_attention_cpu the ONNX Runtime CPU op calls.
 #include "../kernels/c_buffer.h"
+#include "../kernels/dense_params.h"
 #include "encexport/params.h"
 
 // dtype/layout take the integer values of encexport::DType / Layout. `lengths` is seq_lens [batch] (padded; may
@@ -10,20 +11,9 @@ extern "C" __attribute__((visibility("default"))) int encexport_fault_cpu_attent
     int seq_len, long long total_tokens, int num_heads, int num_kv_heads, int head_size, float scale, char* err_buf,
     int err_buf_len) {
   using namespace encexport;
-  AttentionParams p;
-  p.q = q; p.k = k; p.v = v; p.out = out;
-  p.dtype = static_cast<DType>(dtype);
-  p.layout = static_cast<Layout>(layout);
+  AttentionParams p = dense_params(q, k, v, out, lengths, dtype, layout, batch, seq_len, total_tokens, num_heads,
+                                   num_kv_heads, head_size, scale);
   p.backend = Backend::kReference;
-  (p.layout == Layout::kPacked ? p.cu_seqlens : p.seq_lens) = lengths;
-  p.batch = batch;
-  p.seq_len = seq_len;
-  p.total_tokens = total_tokens;
-  p.num_heads = num_heads;
-  p.num_kv_heads = num_kv_heads;
-  p.head_size = head_size;
-  p.scale = scale;
-  set_dense_strides(p);
   const Status s = run_attention_cpu(p);
   copy_to_c_buffer(s.message, err_buf, err_buf_len);
   return s ? 0 : 1;

@@ -2,6 +2,7 @@
 // Python GPU tests drive every kernel on torch tensors through ctypes, and the sanitizer driver run the
 // same path, without ONNX Runtime in between.
 #include "../c_buffer.h"
+#include "../dense_params.h"
 #include "../launchers.h"
 #include "encexport/params.h"
 
@@ -16,20 +17,9 @@ int run(const void* q, const void* k, const void* v, void* out, const int32_t* l
         int backend, int batch, int seq_len, long long total_tokens, int num_heads, int num_kv_heads, int head_size,
         float scale, const Bias& bias, void* stream, int* backend_used, char* err_buf, int err_buf_len) {
   using namespace encexport;
-  AttentionParams p;
-  p.q = q; p.k = k; p.v = v; p.out = out;
-  p.dtype = static_cast<DType>(dtype);
-  p.layout = static_cast<Layout>(layout);
+  AttentionParams p = dense_params(q, k, v, out, lengths, dtype, layout, batch, seq_len, total_tokens, num_heads,
+                                   num_kv_heads, head_size, scale);
   p.backend = static_cast<Backend>(backend);
-  (p.layout == Layout::kPacked ? p.cu_seqlens : p.seq_lens) = lengths;
-  p.batch = batch;
-  p.seq_len = seq_len;
-  p.total_tokens = total_tokens;
-  p.num_heads = num_heads;
-  p.num_kv_heads = num_kv_heads;
-  p.head_size = head_size;
-  p.scale = scale;
-  set_dense_strides(p);
   p.bias = bias.data;
   p.bias_batch_stride = bias.batch_stride;
   p.bias_head_stride = bias.head_stride;
