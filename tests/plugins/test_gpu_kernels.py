@@ -145,6 +145,14 @@ def _bias_case_id(c) -> str:
     return f"{backend}-{str(dtype)[6:]}-d{d}-{form}"
 
 
+def _attend_with_bias(testapi, q, k, v, lens, heads, kv_heads, head_size, scale, bias, **kw):
+    """A padded call with device seq_lens and an attn_bias, finished before the caller reads the output."""
+    out, used = testapi.attention(q, k, v, torch.tensor(lens, dtype=torch.int32, device=q.device), num_heads=heads,
+                                  num_kv_heads=kv_heads, head_size=head_size, scale=scale, bias=bias, **kw)
+    torch.cuda.synchronize()
+    return out, used
+
+
 def _check_bias(out, ref, lens, s, dtype, device, what):
     verdict = judge(out, ref, lens, dtype)
     assert verdict.padded_rows_zero, f"{what}: padded query rows are not exact zeros"
@@ -159,10 +167,8 @@ def test_bias_matches_sdpa(case, testapi, cuda, record):
     scale = 1 / math.sqrt(d)
     q, k, v, bias = bias_inputs(zlib.crc32(_bias_case_id(case).encode()), b, s, h, kv, d, dtype, cuda, form)
     ref = sdpa_padded(q, k, v, lens, h, kv, d, scale, bias=bias)
-    out, used = testapi.attention(q, k, v, torch.tensor(lens, dtype=torch.int32, device=cuda), num_heads=h,
-                                  num_kv_heads=kv, head_size=d, scale=scale, backend=backend,
-                                  out=torch.full_like(q, float("nan")), bias=bias)
-    torch.cuda.synchronize()
+    out, used = _attend_with_bias(testapi, q, k, v, lens, h, kv, d, scale, bias, backend=backend,
+                                  out=torch.full_like(q, float("nan")))
     record(dict(test="bias", id=_bias_case_id(case), backend=backend, dtype=str(dtype), head_size=d, form=form, used=used,
                 max_abs=float((out.float() - ref).abs()[valid_rows(lens, s, cuda)].max())))
     assert used == backend
@@ -180,9 +186,7 @@ def test_bias_each_flash_tiling(rows, form, testapi, cuda):
     q, k, v, bias = bias_inputs(rows, b, s, h, h, d, dtype, cuda, form)
     ref = sdpa_padded(q, k, v, lens, h, h, d, 0.125, bias=bias)
     with testapi.flash_tiling(rows):
-        out, used = testapi.attention(q, k, v, torch.tensor(lens, dtype=torch.int32, device=cuda), num_heads=h,
-                                      num_kv_heads=h, head_size=d, scale=0.125, backend="flash", bias=bias)
-    torch.cuda.synchronize()
+        out, used = _attend_with_bias(testapi, q, k, v, lens, h, h, d, 0.125, bias, backend="flash")
     assert used == "flash"
     _check_bias(out, ref, lens, s, dtype, cuda, f"m{64 * rows}-{form}")
 
@@ -197,9 +201,7 @@ def test_bias_of_minus_infinity_on_whole_key_tiles(backend, testapi, cuda):
     bias[:, :, :, :100] = float("-inf")
     bias[:, :, 7, :149] = float("-inf")
     ref = sdpa_padded(q, k, v, lens, h, h, d, 0.125, bias=bias)
-    out, _ = testapi.attention(q, k, v, torch.tensor(lens, dtype=torch.int32, device=cuda), num_heads=h,
-                               num_kv_heads=h, head_size=d, scale=0.125, backend=backend, bias=bias)
-    torch.cuda.synchronize()
+    out, _ = _attend_with_bias(testapi, q, k, v, lens, h, h, d, 0.125, bias, backend=backend)
     _check_bias(out, ref, lens, s, dtype, cuda, f"{backend} -inf tiles")
 
 
@@ -212,9 +214,7 @@ def test_bias_outside_the_valid_block_is_never_read(backend, testapi, cuda):
     poisoned = bias.clone()
     poisoned[1, :, 40:, :] = float("nan")
     poisoned[1, :, :, 40:] = float("nan")
-    out, _ = testapi.attention(q, k, v, torch.tensor(lens, dtype=torch.int32, device=cuda), num_heads=h,
-                               num_kv_heads=h, head_size=d, scale=0.2, backend=backend, bias=poisoned)
-    torch.cuda.synchronize()
+    out, _ = _attend_with_bias(testapi, q, k, v, lens, h, h, d, 0.2, poisoned, backend=backend)
     _check_bias(out, ref, lens, s, dtype, cuda, f"{backend} poisoned padding")
 
 
@@ -226,9 +226,7 @@ def test_expanded_bias_view_is_read_through_its_strides(backend, testapi, cuda):
     q, k, v, bias = bias_inputs(9, b, s, h, h, d, dtype, cuda, "1HSS")
     for view in (bias.expand(b, h, s, s), bias[:, :1].expand(b, h, s, s)):
         ref = sdpa_padded(q, k, v, lens, h, h, d, 0.125, bias=view)
-        out, _ = testapi.attention(q, k, v, torch.tensor(lens, dtype=torch.int32, device=cuda), num_heads=h,
-                                   num_kv_heads=h, head_size=d, scale=0.125, backend=backend, bias=view)
-        torch.cuda.synchronize()
+        out, _ = _attend_with_bias(testapi, q, k, v, lens, h, h, d, 0.125, view, backend=backend)
         _check_bias(out, ref, lens, s, dtype, cuda, f"{backend} expanded view")
 
 
@@ -239,9 +237,7 @@ def test_auto_with_bias_passes_over_cudnn(testapi, cuda):
     q, k, v, bias = bias_inputs(3, b, s, h, h, d, dtype, cuda, "1HSS")
     expect, why = capabilities.auto_backend("float16", d, seq_len=s, num_heads=h, bias=True, device=cuda.index or 0)
     assert expect == "flash" and "cudnn: " in why, why
-    out, used = testapi.attention(q, k, v, torch.tensor(lens, dtype=torch.int32, device=cuda), num_heads=h,
-                                  num_kv_heads=h, head_size=d, scale=0.125, bias=bias)
-    torch.cuda.synchronize()
+    out, used = _attend_with_bias(testapi, q, k, v, lens, h, h, d, 0.125, bias)
     assert used == "flash"
     _check_bias(out, sdpa_padded(q, k, v, lens, h, h, d, 0.125, bias=bias), lens, s, dtype, cuda, "auto")
 
