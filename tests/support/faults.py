@@ -19,6 +19,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from encexport.provenance import describe, source_revision
+
 ROOT = Path(__file__).resolve().parents[2]
 
 # The values of encexport::faults::Fault (plugins/kernels/fault_injection.h), 0 = none.
@@ -102,7 +104,8 @@ def results_dir() -> Path:
 
 def write_table(name: str, outcomes: list[Outcome], note: str) -> Path:
     """<results_dir>/<name>.md (the table) and .json (the same records)."""
-    lines = [f"# Fault injection: {note}", "",
+    source = source_revision()  # the commit the figures measured, as every recorded result names it
+    lines = [f"# Fault injection: {note}", "", f"Measured: {describe(source)}.", "",
              "| kernel | fault | grid | caught by | failing cases | worst error vs bound (case) |",
              "|---|---|---|---|---|---|"]
     for o in outcomes:
@@ -120,5 +123,6 @@ def write_table(name: str, outcomes: list[Outcome], note: str) -> Path:
     folder.mkdir(parents=True, exist_ok=True)
     path = folder / f"{name}.md"
     path.write_text("\n".join(lines) + "\n")
-    (folder / f"{name}.json").write_text(json.dumps([o.__dict__ for o in outcomes], indent=1))
+    (folder / f"{name}.json").write_text(
+        json.dumps({"source": source, "outcomes": [o.__dict__ for o in outcomes]}, indent=1))
     return path
