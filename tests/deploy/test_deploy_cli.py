@@ -32,7 +32,7 @@ tritonclient_http = pytest.importorskip("tritonclient.http")
 tritonclient_grpc = pytest.importorskip("tritonclient.grpc")
 pytest.importorskip("pytriton")
 
-from serving_common import BASE, TEXTS, cosine  # noqa: E402
+from serving_common import BASE, TEXTS, cosine, http_token_inputs  # noqa: E402
 
 from encexport.triton.validate import validate_repository  # noqa: E402
 
@@ -248,11 +248,7 @@ def test_a_copy_at_its_deploy_root_is_served_by_encexport_serve(exported, tmp_pa
         assert any(line.startswith("  skipped  " + f"{BASE}_ort: backend 'onnxruntime'") for line in lines), lines
         ref, batch = reference
         with tritonclient_http.InferenceServerClient(f"127.0.0.1:{ports['http']}") as client:
-            inputs = []
-            for name, value in batch.items():
-                tensor = tritonclient_http.InferInput(name, list(value.shape), "INT64")
-                tensor.set_data_from_numpy(value.astype(np.int64))
-                inputs.append(tensor)
+            inputs = http_token_inputs(tritonclient_http, batch)
             assert cosine(client.infer(f"{BASE}_py", inputs).as_numpy("sentence_embedding"), ref).min() >= 0.9999
         text = np.array([[t.encode()] for t in TEXTS], dtype=object)
         with tritonclient_grpc.InferenceServerClient(f"127.0.0.1:{ports['grpc']}") as client:

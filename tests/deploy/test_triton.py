@@ -20,7 +20,7 @@ tritonclient_http = pytest.importorskip("tritonclient.http")
 tritonclient_grpc = pytest.importorskip("tritonclient.grpc")
 pytest.importorskip("pytriton")
 
-from serving_common import BASE, TEXTS, cosine  # noqa: E402
+from serving_common import BASE, TEXTS, cosine, http_token_inputs  # noqa: E402
 
 from encexport import ort  # noqa: E402
 from encexport.triton.validate import validate_repository  # noqa: E402
@@ -54,12 +54,7 @@ def test_existing_model_folder_needs_force(repo, exported, capsys):
 def test_token_inputs_over_http_match_pytorch(server, reference):
     ref, batch = reference
     with tritonclient_http.InferenceServerClient(f"127.0.0.1:{server.http_port}") as client:
-        inputs = []
-        for name, value in batch.items():
-            tensor = tritonclient_http.InferInput(name, list(value.shape), "INT64")
-            tensor.set_data_from_numpy(value.astype(np.int64))
-            inputs.append(tensor)
-        result = client.infer(f"{BASE}_py", inputs)
+        result = client.infer(f"{BASE}_py", http_token_inputs(tritonclient_http, batch))
     served = result.as_numpy("sentence_embedding")
     assert served.shape == ref.shape and result.as_numpy("last_hidden_state").shape[:2] == batch["input_ids"].shape
     assert cosine(served, ref).min() >= 0.9999

@@ -10,3 +10,13 @@ TEXTS = ["Hi", "A man is eating food.",
 
 def cosine(a, b):
     return (a * b).sum(-1) / (np.linalg.norm(a, axis=-1) * np.linalg.norm(b, axis=-1))
+
+
+def http_token_inputs(tritonclient_http, batch):
+    """The tokenized batch as the Python-backend model's INT64 inputs for a tritonclient.http request."""
+    inputs = []
+    for name, value in batch.items():
+        tensor = tritonclient_http.InferInput(name, list(value.shape), "INT64")
+        tensor.set_data_from_numpy(value.astype(np.int64))
+        inputs.append(tensor)
+    return inputs
