@@ -7,7 +7,8 @@ Three modes, run by the GPU check's `profile` step (encexport/gpu_check/steps.py
 
 The step runs `ncu --profile-from-start off --csv --metrics ... python -m encexport.gpu_check profile drive`, then
 `report`. Per kernel we keep the duration, DRAM throughput (% of peak and bytes), tensor-pipe activity
-(the HMMA pipe counter, % of peak while the SM is active) and achieved occupancy (warps active).
+(the HMMA pipe counter, which counts wgmma too, % of peak while the SM is active), the XU pipe's (MUFU.EX2, the
+softmax's exponentials) and achieved occupancy (warps active).
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from pathlib import Path
 # The benchmark's dense shapes (encexport/bench/shapes.py) that are profiled, by name; fp16.
 PROFILED_SHAPES = ("MiniLM", "BERT-base S512", "ViT-L", "long S8192 D64", "long S8192 D128", "D256 S4096")
 # (label, backend, forced flash row blocks: 1 = 64-row tiles, 2 = 128-row tiles, 0 = not flash)
-FAMILIES = (("flash m128", "flash", 2), ("flash m64", "flash", 1), ("cudnn", "cudnn", 0))
+FAMILIES = (("flash m128", "flash", 2), ("flash m64", "flash", 1), ("hopper", "hopper", 0), ("cudnn", "cudnn", 0))
 # Metrics we ask for when this ncu knows them (names differ between GPU generations and ncu versions).
 METRICS = {
     "gpu__time_duration.sum": "time_us",
@@ -29,6 +30,8 @@ METRICS = {
     "dram__bytes.sum": "dram_bytes",
     "sm__pipe_tensor_op_hmma_cycles_active.avg.pct_of_peak_sustained_active": "hmma_pct",
     "sm__warps_active.avg.pct_of_peak_sustained_active": "occupancy_pct",
+    # The XU pipe runs MUFU.EX2: the softmax's exponentials, what bounds small head sizes.
+    "sm__inst_executed_pipe_xu.avg.pct_of_peak_sustained_active": "xu_pct",
     "sm__throughput.avg.pct_of_peak_sustained_elapsed": "sm_pct",
 }
 # Each profiled call is preceded by one marker kernel (a torch fill) so the report can split the CSV by call.
@@ -116,12 +119,12 @@ def report(csv_path: str, out_stem: str, drive_log: str) -> None:
         return "" if x is None else format(x, fmt)
 
     lines = [f"Measured: {describe(source)}.", "",
-             "| shape | family | kernel | µs | DRAM % peak | DRAM GB | tensor pipe % | warps active % | SM % |",
-             "|---|---|---|---|---|---|---|---|---|"]
+             "| shape | family | kernel | µs | DRAM % peak | DRAM GB | tensor pipe % | exp (XU) pipe % | warps active % | SM % |",
+             "|---|---|---|---|---|---|---|---|---|---|"]
     for t in table:
         gb = None if t.get("dram_bytes") is None else t["dram_bytes"] / 1e9
         lines.append(f"| {t['shape']} | {t['family']} | `{t['kernel']}` | {f(t.get('time_us'), '.1f')} | "
-                     f"{f(t.get('dram_pct'), '.1f')} | {f(gb, '.3f')} | {f(t.get('hmma_pct'), '.1f')} | "
+                     f"{f(t.get('dram_pct'), '.1f')} | {f(gb, '.3f')} | {f(t.get('hmma_pct'), '.1f')} | {f(t.get('xu_pct'), '.1f')} | "
                      f"{f(t.get('occupancy_pct'), '.1f')} | {f(t.get('sm_pct'), '.1f')} |")
     Path(out_stem + ".md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))

@@ -36,6 +36,18 @@ def _tail(path: Path, lines: int) -> None:
         print("\n".join(path.read_text(errors="replace").splitlines()[-lines:]), file=sys.stderr)
 
 
+def _steps_so_far(out: Path, source: dict) -> list[str]:
+    """Steps an earlier call already ran into this folder at the same commit (a check split over several calls
+    on one machine, --out pointing at the same folder): the summary then covers them all."""
+    try:
+        if json.loads((out / "provenance.json").read_text()) != source:
+            return []
+        line = next(l for l in (out / "env.txt").read_text().splitlines() if l.startswith("steps "))
+    except (OSError, ValueError, StopIteration):
+        return []
+    return line.split()[1:]
+
+
 def environment(out: Path, steps: list[str]) -> None:
     """env.txt: the device, the toolchain, the versions and the commit measured."""
     from ..provenance import describe, source_revision
@@ -59,6 +71,7 @@ def environment(out: Path, steps: list[str]) -> None:
     except ImportError as exc:
         lines.append(f"onnxruntime: {exc}")
     source = source_revision()
+    steps = _steps_so_far(out, source) + [s for s in steps if s not in _steps_so_far(out, source)]
     (out / "provenance.json").write_text(json.dumps(source) + "\n")  # what `record` and the summary read
     lines += [f"measured {describe(source)}", "steps " + " ".join(steps)]
     (out / "env.txt").write_text("\n".join(lines) + "\n")

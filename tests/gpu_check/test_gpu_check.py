@@ -45,3 +45,16 @@ def test_summary_names_each_model_by_its_own_lines(capsys, tmp_path):
     text = capsys.readouterr().out
     assert "| bert | CUDAExecutionProvider, CPUExecutionProvider | PASS: min cosine 1.000000" in text
     assert "| t5 | | encexport: error: something the user can fix |" in text
+
+
+def test_a_check_split_over_calls_lists_every_step_of_the_commit(monkeypatch, tmp_path, capsys):
+    from encexport.gpu_check.steps import environment
+
+    monkeypatch.setenv("ENCEXPORT_COMMIT", "abc123def456")
+    monkeypatch.setenv("ENCEXPORT_TREE_CLEAN", "1")
+    environment(tmp_path, ["build", "tests"])
+    environment(tmp_path, ["bench", "tests"])
+    assert "steps build tests bench" in (tmp_path / "env.txt").read_text().splitlines()
+    monkeypatch.setenv("ENCEXPORT_COMMIT", "0123456789ab")  # another commit: its steps alone
+    environment(tmp_path, ["load"])
+    assert "steps load" in (tmp_path / "env.txt").read_text().splitlines()

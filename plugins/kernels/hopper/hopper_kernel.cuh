@@ -4,18 +4,22 @@
 // params.h like every other family. Included only by the generated instantiations/hopper_*.cu.
 //
 // One work item = (query tile of 128 rows, head, sequence). A CTA per SM walks the work list; the producer
-// warp runs ahead of the consumers through the same list, so the next item's Q and first K/V tiles stream in
-// while the current item is still being multiplied (that is what short encoder sequences need: with S = 128
-// an item is one K/V tile, too little work to hide a load behind within the item).
+// warp resolves each item (for packed batches, a search of cu_seqlens), skips packed tiles past their sequence
+// and hands the rest to the consumers through shared memory with the item's Q tile, running ahead of them, so
+// the next item's lookup, Q and first K/V tiles stream in while the current item is still being multiplied
+// (that is what short encoder sequences need: with S = 128 an item is one K/V tile, too little work to hide a
+// load behind within the item).
 //
-//   producer warp (warpgroup 0)  Q tile -> q ring (2 slots, 1 at D = 256), K/V tiles -> kv ring (2 stages);
-//                                each load completes on the slot's "full" mbarrier with its byte count,
-//                                each slot is reused after its "empty" mbarrier says both consumers are done.
+//   producer warp (warpgroup 0)  item + Q tile -> q ring, K/V tiles -> kv ring (Tiling: 2 Q slots and 4 K/V
+//                                stages at D <= 80, fewer at larger D); each load completes on the slot's
+//                                "full" mbarrier with its byte count, each slot is reused after its "empty"
+//                                mbarrier says both consumers are done.
 //   consumer warpgroups 1, 2     64 query rows each: S = Q·Kᵀ (wgmma, both operands in shared memory),
 //                                online softmax on the accumulators in registers, O += P·V (wgmma, P from
 //                                registers, V from shared memory read transposed). The two warpgroups run
 //                                independently, so one's softmax overlaps the other's matrix products; within
-//                                a warpgroup, Q·Kᵀ of one key tile is in flight with P·V of the one before.
+//                                a warpgroup, Q·Kᵀ of one key tile is in flight with P·V of the one before
+//                                where three K/V stages fit (D <= 128).
 //
 // Keys past a sequence's end are masked to -inf before the softmax; V rows past the end in the last tile are
 // zeroed in shared memory before P·V (a TMA box cannot stop at a sequence boundary, and 0 · NaN from padding
@@ -68,8 +72,21 @@ struct Tiling {
   // 128 keys per tile up to D = 128 (S: 64 fp32 registers per thread, O: D/2); 64 at D = 256, where O alone
   // takes 128 registers and the q slot 64 KB of shared memory.
   static constexpr int kBlockN = kHeadDim <= 128 ? 128 : 64;
-  static constexpr int kStages = 2;
-  static constexpr int kQStages = kHeadDim <= 128 ? 2 : 1;
+  static constexpr uint32_t kQBytes = kBlockM * kHeadDim * sizeof(E);
+  static constexpr uint32_t kKVBytes = 2 * kBlockN * kHeadDim * sizeof(E);
+  // Shared memory: 227 KB a CTA, less the 1024-byte alignment slack and the barriers' last kilobyte.
+  static constexpr uint32_t kSmemBudget = 227 * 1024 - 2048;
+  static constexpr int kv_stages_beside(int q_slots) {
+    return static_cast<int>((kSmemBudget - q_slots * kQBytes) / kKVBytes);
+  }
+  // A warpgroup holds two K/V stages at once when P·V of tile n-1 overlaps Q·Kᵀ of tile n, so the producer
+  // runs ahead only with a third; two Q slots (the next item's Q streams in early) only where three K/V
+  // stages still fit beside them. D <= 80: 2 Q slots + 4 stages; D = 96: 2 + 3; D = 128: 1 + 3; D = 256: 1 + 2.
+  static constexpr int kQStages = kv_stages_beside(2) >= 3 ? 2 : 1;
+  static constexpr int kStages = kv_stages_beside(kQStages) < 4 ? kv_stages_beside(kQStages) : 4;
+  static_assert(kStages >= 2, "the K/V ring needs two stages");
+  // With only two stages the overlap would leave the producer no stage to fill ahead: one tile at a time.
+  static constexpr bool kOverlapPV = kStages >= 3;
   static constexpr int kConsumerThreads = 256;
   static constexpr int kThreads = 128 + kConsumerThreads;
 
@@ -95,10 +112,23 @@ struct Tiling {
   using GmemTensor = decltype(make_tensor(make_gmem_ptr(static_cast<const E*>(nullptr)), GmemShape{}, GmemStride{}));
   using TmaQ = decltype(make_tma_copy(SM90_TMA_LOAD{}, GmemTensor{}, QTile{}));
   using TmaKV = decltype(make_tma_copy(SM90_TMA_LOAD{}, GmemTensor{}, KTile{}));
-
-  static constexpr uint32_t kQBytes = kBlockM * kHeadDim * sizeof(E);
-  static constexpr uint32_t kKVBytes = 2 * kBlockN * kHeadDim * sizeof(E);
 };
+
+// One work item. The producer warp resolves it (the sequence lookup is a chain of dependent global loads) and
+// hands it to the consumers through shared memory with its Q tile, so the lookups run ahead of the math.
+struct Item {
+  SequenceSpan span;    // span.valid: the lengths are in range (sequence_span.cuh); else the rows owed are NaN
+  int32_t tile;         // query tile index within the head (packed: in the B + T/128 numbering)
+  int32_t head;
+  int32_t batch_coord;  // TMA batch coordinate: b (padded) or 0 (packed)
+  int32_t row0;         // first query row of the tile within the sequence
+  int32_t first_row;    // the sequence's first row in TMA's row coordinates: 0 (padded) or cu[b] (packed)
+  // Whether there are query rows to compute (so Q, K and V are loaded); else the item only owes zeros or NaN.
+  __device__ bool loads() const { return span.valid && row0 < span.length; }
+};
+
+// Marks the end of a CTA's work list in the item ring.
+constexpr int32_t kEndOfWork = -1;
 
 template <typename E, int kHeadDim>
 struct SharedStorage {
@@ -106,6 +136,7 @@ struct SharedStorage {
   cute::array_aligned<E, cosize_v<typename T::SmemQ>, 1024> q;
   cute::array_aligned<E, cosize_v<typename T::SmemK>, 1024> k;
   cute::array_aligned<E, cosize_v<typename T::SmemK>, 1024> v;
+  Item items[T::kQStages];  // the work item whose Q tile is in the slot (or that owes rows without loads)
   uint64_t q_full[T::kQStages];
   uint64_t q_empty[T::kQStages];
   uint64_t kv_full[T::kStages];
@@ -138,16 +169,6 @@ __device__ __forceinline__ bool cu_seqlens_valid_warp(const Params<E, kHeadDim>&
   return p.cu_seqlens == nullptr || packed_lengths_valid_warp(p.cu_seqlens, p.batch, p.total_tokens);
 }
 
-// One work item, resolved by every warp on its own (no shared state between the roles but the barriers).
-struct Item {
-  SequenceSpan span;    // span.valid: the lengths are in range (sequence_span.cuh); else the rows owed are NaN
-  int32_t tile;         // query tile index within the head (packed: in the B + T/128 numbering)
-  int32_t head;
-  int32_t batch_coord;  // TMA batch coordinate: b (padded) or 0 (packed)
-  int32_t row0;         // first query row of the tile within the sequence
-  int32_t first_row;    // the sequence's first row in TMA's row coordinates: 0 (padded) or cu[b] (packed)
-};
-
 template <typename E, int kHeadDim>
 __device__ __forceinline__ Item resolve_item(const Params<E, kHeadDim>& p, int32_t item, bool cu_seqlens_valid) {
   constexpr int kBlockM = Tiling<E, kHeadDim>::kBlockM;
@@ -172,6 +193,15 @@ __device__ __forceinline__ Item resolve_item(const Params<E, kHeadDim>& p, int32
   return it;
 }
 
+// Whether the item writes any output rows: a padded tile always does (zeros past the length, NaN for a bad
+// length); a packed tile only within its sequence, or, when cu_seqlens is bad, within the T rows.
+template <typename E, int kHeadDim>
+__device__ __forceinline__ bool owes_rows(const Params<E, kHeadDim>& p, const Item& it) {
+  if (p.cu_seqlens != nullptr && !it.span.valid)
+    return static_cast<int64_t>(it.tile) * Tiling<E, kHeadDim>::kBlockM < p.total_tokens;
+  return it.row0 < it.span.extent;
+}
+
 // Keys attended: span.length, except in the fault-injection test library (fault_injection.h).
 template <typename E, int kHeadDim>
 __device__ __forceinline__ int32_t attended_keys(const Params<E, kHeadDim>& p, const SequenceSpan& span) {
@@ -189,6 +219,14 @@ __device__ __forceinline__ int key_tiles(int32_t keys) {
 template <class L>
 __device__ __forceinline__ auto rows_cols(L acc) {
   return make_layout(make_layout(get<0, 1>(acc), get<1>(acc)), make_layout(get<0, 0>(acc), get<0, 2>(acc), get<2>(acc)));
+}
+
+// 2^x with subnormal results flushed to zero: one MUFU.EX2 (exp2f adds range fix-ups around it). The
+// probabilities it feeds are rounded to 16 bits next, where a 2^-126 result is zero anyway.
+__device__ __forceinline__ float exp2_ftz(float x) {
+  float y;
+  asm("ex2.approx.ftz.f32 %0, %1;" : "=f"(y) : "f"(x));
+  return y;
 }
 
 __device__ __forceinline__ float quad_max(float x) {
@@ -231,10 +269,23 @@ __device__ __forceinline__ void produce(const Params<E, kHeadDim>& p, SharedStor
 
   const bool cu_seqlens_valid = cu_seqlens_valid_warp(p);
   int q_iter = 0, kv_iter = 0;
+  auto claim_q_slot = [&] {  // the next slot of the q ring, once the consumers have released it
+    const int qs = q_iter % T::kQStages;
+    if (q_iter >= T::kQStages) EmptyBarrier::wait(&smem.q_empty[qs], ((q_iter / T::kQStages) - 1) & 1);
+    ++q_iter;
+    return qs;
+  };
   for (int32_t item = blockIdx.x; item < p.num_items; item += gridDim.x) {
     const Item it = resolve_item(p, item, cu_seqlens_valid);
-    // No valid query rows, or lengths out of range: nothing to load, the consumers write what is owed.
-    if (!it.span.valid || it.row0 >= it.span.length) continue;
+    if (!owes_rows(p, it)) continue;  // a packed tile past its sequence: the consumers never see it
+    const int qs = claim_q_slot();
+    if (!it.loads()) {  // padding rows (zeros) or lengths out of range (NaN): the item alone
+      if (leader) {
+        smem.items[qs] = it;
+        FullBarrier::arrive(&smem.q_full[qs]);
+      }
+      continue;
+    }
     const int n_blocks = key_tiles<E, kHeadDim>(attended_keys(p, it.span));
     const int kv_head = it.head / p.group;
     // The sequence's rows of one head, in tiles of `rows` rows: (rows, D, tile).
@@ -245,10 +296,8 @@ __device__ __forceinline__ void produce(const Params<E, kHeadDim>& p, SharedStor
     Tensor tQgQ = tma_q.partition_S(sequence_tiles(mQ, it.head, Int<T::kBlockM>{})(_, _, it.row0 / T::kBlockM));
     Tensor tKgK = tma_k.partition_S(sequence_tiles(mK, kv_head, Int<T::kBlockN>{}));  // (TMA, .., .., n)
     Tensor tVgV = tma_v.partition_S(sequence_tiles(mV, kv_head, Int<T::kBlockN>{}));
-
-    const int qs = q_iter % T::kQStages;
-    if (q_iter >= T::kQStages) EmptyBarrier::wait(&smem.q_empty[qs], ((q_iter / T::kQStages) - 1) & 1);
     if (leader) {
+      smem.items[qs] = it;  // visible to the consumers once the barrier's phase completes (arrive releases)
       FullBarrier::arrive_and_expect_tx(&smem.q_full[qs], T::kQBytes);
       copy(p.tma_q.with(smem.q_full[qs]), tQgQ, tQsQ(_, _, _, qs));
     }
@@ -261,12 +310,39 @@ __device__ __forceinline__ void produce(const Params<E, kHeadDim>& p, SharedStor
         copy(p.tma_v.with(smem.kv_full[s]), tVgV(_, _, _, n), tVsV(_, _, _, s));
       }
     }
-    ++q_iter;
+  }
+  const int qs = claim_q_slot();
+  if (leader) {
+    smem.items[qs].tile = kEndOfWork;
+    FullBarrier::arrive(&smem.q_full[qs]);
   }
 }
 
-// Named barrier of the two consumer warpgroups only (the producer never joins it).
+// Named barriers of the two consumer warpgroups only (the producer never joins them): the V-tail zeroing, and
+// one "turn" barrier per warpgroup for the ping-pong below.
 constexpr uint32_t kVTailBarrier = 1;
+constexpr uint32_t kTurnBarrier = 2;  // + warpgroup index (0, 1)
+
+// Ping-pong: the warpgroups take turns to issue their matrix products, so that one's products run on the
+// tensor cores while the other computes its softmax, instead of both issuing at once and then both waiting
+// on the exponentials. Warpgroup 0 goes first; every issue is bracketed by take() and pass(). Both warpgroups
+// walk the same items with the same key tiles, so they take the same number of turns; warpgroup 0 absorbs
+// the last pass of warpgroup 1 when the work ends (finish()), leaving no barrier half-arrived.
+struct IssueTurns {
+  int warpgroup;  // 0 or 1 among the consumers
+  __device__ void take() const {
+    cutlass::arch::NamedBarrier::sync(2 * 128, kTurnBarrier + warpgroup);
+  }
+  __device__ void pass() const {
+    cutlass::arch::NamedBarrier::arrive(2 * 128, kTurnBarrier + (1 - warpgroup));
+  }
+  __device__ void start() const {
+    if (warpgroup == 1) pass();
+  }
+  __device__ void finish() const {
+    if (warpgroup == 0) take();
+  }
+};
 
 template <typename E, int kHeadDim>
 __device__ __forceinline__ void consume(const Params<E, kHeadDim>& p, SharedStorage<E, kHeadDim>& smem, int tid) {
@@ -298,10 +374,20 @@ __device__ __forceinline__ void consume(const Params<E, kHeadDim>& p, SharedStor
   Tensor cO_rc = make_tensor(cO.data(), rows_cols(cO.layout()));
   constexpr int kRows = decltype(size<0>(S))::value;
 
-  const bool cu_seqlens_valid = cu_seqlens_valid_warp(p);
+  const IssueTurns turns{tid / 128};
+  turns.start();
   int q_iter = 0, kv_iter = 0;
-  for (int32_t item = blockIdx.x; item < p.num_items; item += gridDim.x) {
-    const Item it = resolve_item(p, item, cu_seqlens_valid);
+  for (;;) {
+    // The producer's next item; its Q tile is in the slot when it loads().
+    const int qs = q_iter % T::kQStages;
+    FullBarrier::wait(&smem.q_full[qs], (q_iter / T::kQStages) & 1);
+    const Item it = smem.items[qs];
+    ++q_iter;
+    if (it.tile == kEndOfWork) {
+      turns.finish();
+      break;
+    }
+    if (!it.loads()) EmptyBarrier::arrive(&smem.q_empty[qs]);  // read: the slot is free again
     // Rows of each thread's part of the 128-row tile, with a value per (row, column pair).
     auto store_rows = [&](E* dst, int32_t rows, auto value) {
       CUTE_UNROLL
@@ -326,32 +412,33 @@ __device__ __forceinline__ void consume(const Params<E, kHeadDim>& p, SharedStor
         if (first < p.total_tokens)
           store_rows(p.out + first * p.o_stride + head_offset,
                      static_cast<int32_t>(min<int64_t>(T::kBlockM, p.total_tokens - first)), nan_rows);
-      } else if (it.row0 < it.span.extent) {  // padded: seq_lens[b] outside [0, S], all S rows NaN
+      } else {  // padded: seq_lens[b] outside [0, S], all S rows NaN
         store_rows(p.out + (it.span.first_token + it.row0) * p.o_stride + head_offset,
                    min(T::kBlockM, it.span.extent - it.row0), nan_rows);
       }
       continue;
     }
-    const int32_t rows_owed = min(T::kBlockM, it.span.extent - it.row0);  // output rows this tile writes
-    if (rows_owed <= 0) continue;                                           // packed tile past its sequence
+    const int32_t rows_owed = min(T::kBlockM, it.span.extent - it.row0);  // output rows this tile writes (> 0)
     E* out = p.out + (it.span.first_token + it.row0) * p.o_stride + head_offset;
     const int32_t valid_rows = it.span.length - it.row0;  // rows past it are padding: zeros
     float row_max[kRows], row_sum[kRows];
     CUTE_UNROLL
     for (int r = 0; r < kRows; ++r) row_max[r] = -INFINITY, row_sum[r] = 0.f;
-    if (valid_rows > 0) {
+    if (it.loads()) {
       const int32_t keys = attended_keys(p, it.span);
       const int n_blocks = key_tiles<E, kHeadDim>(keys);
-      const int qs = q_iter % T::kQStages;
-      FullBarrier::wait(&smem.q_full[qs], (q_iter / T::kQStages) & 1);
       clear(tOrO);
       // K/V tile n: wait for it; past the sequence end, zero its V rows so that 0 * (NaN in padding) cannot
-      // reach O (both consumer warpgroups share the stage, hence the barrier).
+      // reach O (both consumer warpgroups share the stage, hence the barrier). Where the keys end at the
+      // tensor's last row (padded without shorter lengths, or the last packed sequence) TMA has already
+      // filled the rows past it with zeros, and the tail needs nothing.
+      const int64_t tensor_rows = p.cu_seqlens != nullptr ? p.total_tokens : p.seq_len;
+      const bool tail_in_tensor = static_cast<int64_t>(it.first_row) + keys < tensor_rows;
       auto wait_tile = [&](int n) {
         const int s = (kv_iter + n) % T::kStages;
         FullBarrier::wait(&smem.kv_full[s], ((kv_iter + n) / T::kStages) & 1);
         const int first = keys - n * T::kBlockN;
-        if (first < T::kBlockN) {
+        if (first < T::kBlockN && tail_in_tensor) {
           for (int i = tid; i < (T::kBlockN - first) * kHeadDim; i += T::kConsumerThreads)
             sV(first + i / kHeadDim, i % kHeadDim, s) = E(0.f);
           cutlass::arch::fence_view_async_shared();  // ordinary stores, then the tensor cores read them
@@ -378,35 +465,53 @@ __device__ __forceinline__ void consume(const Params<E, kHeadDim>& p, SharedStor
         for (int k = 0; k < size<2>(tOrP); ++k) gemm(mma_pv, tOrP(_, _, k), tOrV(_, _, k, s), tOrO);
         warpgroup_commit_batch();
       };
-      // Online softmax of tile n on the accumulators (each row's 4 owners are the lanes of a quad). Scores go
-      // to log2 units first (the scale may be negative), then keys past the end to -inf whatever the padding
-      // holds. O is not touched: its rescale waits for the P·V in flight.
+      // Online softmax of tile n on the accumulators (each row's 4 owners are the lanes of a quad), in log2
+      // units. A full tile is the hot path and gets the fewest instructions per score: the row maximum of
+      // scale * s is scale times the raw maximum (the raw minimum when the scale is negative: a uniform
+      // branch), then exp2(scale * s - max) is one FFMA and one MUFU.EX2, and the row sum one FADD. The
+      // sequence's last tile (keys past the end) is a separate instantiation that scales first and masks
+      // those keys to -inf, so no per-score index test reaches the full tiles. O is not touched: its rescale
+      // waits for the P·V in flight.
+      const float scale = p.scale_log2;
+      const bool scale_negative = scale < 0.f;
       float correction[kRows];
-      auto softmax = [&](int n) {
-        const int key0 = n * T::kBlockN;
-        const bool partial = key0 + T::kBlockN > keys;
-        CUTE_UNROLL
-        for (int i = 0; i < size(S); ++i) {
-          S(i) *= p.scale_log2;
-          if (partial && key0 + get<1>(cS_rc(i)) >= keys) S(i) = -INFINITY;
+      auto softmax_tile = [&](int n, auto partial) {
+        float mul = scale;  // what multiplies S in the exponent: scale, or 1 once S is scaled (partial tile)
+        if constexpr (decltype(partial)::value) {
+          const int key0 = n * T::kBlockN;
+          CUTE_UNROLL
+          for (int i = 0; i < size(S); ++i) S(i) = key0 + get<1>(cS_rc(i)) >= keys ? -INFINITY : S(i) * scale;
+          mul = 1.f;
         }
         CUTE_UNROLL
         for (int r = 0; r < kRows; ++r) {
-          float mx = row_max[r];
-          CUTE_UNROLL
-          for (int c = 0; c < size<1>(S); ++c) mx = fmaxf(mx, S(r, c));
-          mx = quad_max(mx);  // finite: every tile holds at least one valid key
-          correction[r] = exp2f(row_max[r] - mx);
+          float extreme = S(r, 0);
+          if (!decltype(partial)::value && scale_negative) {
+            CUTE_UNROLL
+            for (int c = 1; c < size<1>(S); ++c) extreme = fminf(extreme, S(r, c));
+          } else {
+            CUTE_UNROLL
+            for (int c = 1; c < size<1>(S); ++c) extreme = fmaxf(extreme, S(r, c));
+          }
+          // Finite: every tile holds at least one valid key in every row's quad.
+          const float mx = fmaxf(row_max[r], quad_max(extreme * mul));
+          correction[r] = exp2_ftz(row_max[r] - mx);
           row_max[r] = mx;
           float sum = 0.f;
           CUTE_UNROLL
           for (int c = 0; c < size<1>(S); ++c) {
-            const float e = exp2f(S(r, c) - mx);
+            const float e = exp2_ftz(fmaf(S(r, c), mul, -mx));
             S(r, c) = e;
             sum += e;
           }
           row_sum[r] = row_sum[r] * correction[r] + sum;
         }
+      };
+      auto softmax = [&](int n) {
+        if ((n + 1) * T::kBlockN > keys)
+          softmax_tile(n, cute::true_type{});
+        else
+          softmax_tile(n, cute::false_type{});
       };
       auto rescale_o_and_take_p = [&] {
         CUTE_UNROLL
@@ -414,44 +519,70 @@ __device__ __forceinline__ void consume(const Params<E, kHeadDim>& p, SharedStor
           CUTE_UNROLL
           for (int c = 0; c < size<1>(O); ++c) O(r, c) *= correction[r];
         }
+        // Two probabilities per conversion instruction (the pairs are adjacent columns of one row).
         CUTE_UNROLL
-        for (int i = 0; i < size(tOrP); ++i) tOrP(i) = static_cast<E>(tSrS(i));
+        for (int i = 0; i < size(tOrP); i += 2) store_pair(&tOrP(i), tSrS(i), tSrS(i + 1));
       };
 
       if (n_blocks == 0) {  // only under an injected fault (a single key dropped): Q was loaded, release it
         EmptyBarrier::arrive(&smem.q_empty[qs]);
-        ++q_iter;
         continue;
       }
-      // Software pipeline within the warpgroup: Q·Kᵀ of tile n and P·V of tile n-1 are in flight together,
-      // and the softmax of tile n runs while P·V of tile n-1 still does.
-      int s = wait_tile(0);
-      issue_qk(s);
-      warpgroup_wait<0>();
-      warpgroup_fence_operand(tSrS);
-      if (n_blocks == 1) EmptyBarrier::arrive(&smem.q_empty[qs]);  // Q is read for the last time
-      softmax(0);
-      rescale_o_and_take_p();
-      for (int n = 1; n < n_blocks; ++n) {
-        const int s_next = wait_tile(n);
-        issue_qk(s_next);
-        issue_pv(s);
-        warpgroup_wait<1>();  // Q·Kᵀ of tile n (committed first) is done
+      if constexpr (T::kOverlapPV) {
+        // Software pipeline within the warpgroup: Q·Kᵀ of tile n and P·V of tile n-1 are in flight together,
+        // and the softmax of tile n runs while P·V of tile n-1 still does (the warpgroup holds two stages).
+        int s = wait_tile(0);
+        turns.take();
+        issue_qk(s);
+        turns.pass();
+        warpgroup_wait<0>();
         warpgroup_fence_operand(tSrS);
-        if (n == n_blocks - 1) EmptyBarrier::arrive(&smem.q_empty[qs]);
-        softmax(n);
-        warpgroup_wait<0>();  // P·V of tile n-1 is done: its stage is free, O and P may change
+        if (n_blocks == 1) EmptyBarrier::arrive(&smem.q_empty[qs]);  // Q is read for the last time
+        softmax(0);
+        rescale_o_and_take_p();
+        for (int n = 1; n < n_blocks; ++n) {
+          const int s_next = wait_tile(n);
+          turns.take();
+          issue_qk(s_next);
+          issue_pv(s);
+          turns.pass();
+          warpgroup_wait<1>();  // Q·Kᵀ of tile n (committed first) is done
+          warpgroup_fence_operand(tSrS);
+          if (n == n_blocks - 1) EmptyBarrier::arrive(&smem.q_empty[qs]);
+          softmax(n);
+          warpgroup_wait<0>();  // P·V of tile n-1 is done: its stage is free, O and P may change
+          warpgroup_fence_operand(tOrO);
+          EmptyBarrier::arrive(&smem.kv_empty[s]);
+          rescale_o_and_take_p();
+          s = s_next;
+        }
+        turns.take();
+        issue_pv(s);
+        turns.pass();
+        warpgroup_wait<0>();
         warpgroup_fence_operand(tOrO);
         EmptyBarrier::arrive(&smem.kv_empty[s]);
-        rescale_o_and_take_p();
-        s = s_next;
+      } else {
+        // One tile at a time; the other warpgroup's products overlap this one's softmax.
+        for (int n = 0; n < n_blocks; ++n) {
+          const int s = wait_tile(n);
+          turns.take();
+          issue_qk(s);
+          turns.pass();
+          warpgroup_wait<0>();
+          warpgroup_fence_operand(tSrS);
+          if (n == n_blocks - 1) EmptyBarrier::arrive(&smem.q_empty[qs]);
+          softmax(n);
+          rescale_o_and_take_p();
+          turns.take();
+          issue_pv(s);
+          turns.pass();
+          warpgroup_wait<0>();
+          warpgroup_fence_operand(tOrO);
+          EmptyBarrier::arrive(&smem.kv_empty[s]);
+        }
       }
-      issue_pv(s);
-      warpgroup_wait<0>();
-      warpgroup_fence_operand(tOrO);
-      EmptyBarrier::arrive(&smem.kv_empty[s]);
       kv_iter += n_blocks;
-      ++q_iter;
       CUTE_UNROLL
       for (int r = 0; r < kRows; ++r) row_sum[r] = 1.f / quad_sum(row_sum[r]);
     }
@@ -499,7 +630,11 @@ __global__ void __launch_bounds__(Tiling<E, kHeadDim>::kThreads, 1)
 }
 
 template <typename E, int kHeadDim>
-constexpr size_t smem_bytes() { return sizeof(SharedStorage<E, kHeadDim>) + 1024; }
+constexpr size_t smem_bytes() {
+  constexpr size_t bytes = sizeof(SharedStorage<E, kHeadDim>) + 1024;
+  static_assert(bytes <= 227 * 1024, "over sm_90's 227 KB of shared memory a CTA");
+  return bytes;
+}
 
 inline int sm_count() {
   static int cache[64] = {};
