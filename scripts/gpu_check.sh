@@ -10,12 +10,13 @@
 # real-MiniLM test, .gpu_models from `python -m encexport.gpu_check prepare` (carry both to the GPU machine).
 # The `load` step also needs .gpu_models/load/stock (same prepare) and a tritonserver (nvidia-pytriton). A copy
 # without .git names its commit through ENCEXPORT_COMMIT / ENCEXPORT_TREE_CLEAN (`python -m encexport.provenance`
-# prints them for this checkout). An onnxruntime-gpu staged in /tmp/devsite/ort and a nvidia-pytriton staged in
-# /tmp/devsite/tools are used when present.
+# prints them for this checkout). An onnxruntime-gpu staged in /tmp/devsite/ort, a nvidia-pytriton staged in
+# /tmp/devsite/tools and a flash-attn-4 (benchmark peer) staged in /tmp/devsite/fa4 are used when present.
 set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 export PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
-if [ -f /tmp/devsite/ort/.staged ]; then export PYTHONPATH="/tmp/devsite/ort:$PYTHONPATH"; fi
-if [ -f /tmp/devsite/tools/.staged ]; then export PYTHONPATH="/tmp/devsite/tools:$PYTHONPATH"; fi
+for staged in ort tools fa4; do
+  if [ -f "/tmp/devsite/$staged/.staged" ]; then export PYTHONPATH="/tmp/devsite/$staged:$PYTHONPATH"; fi
+done
 exec python3 -m encexport.gpu_check "$@"

@@ -35,7 +35,7 @@ def _f(x, fmt=".1f") -> str:
 
 
 def _summary_table(summary: list[dict], level: str) -> list[str]:
-    peers = "torch SDPA / varlen_attn" if level == "kernel" else "ORT's own ops in sessions"
+    peers = "torch SDPA / varlen_attn / flash-attn-4" if level == "kernel" else "ORT's own ops in sessions"
     lines = [f"| shape | dtype | ours (best) | µs | cold µs | host µs (auto) | best peer ({peers}) | µs | cold µs | "
              "host µs | ratio | floor µs |", "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for s in (s for s in summary if s["level"] == level):

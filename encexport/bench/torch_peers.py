@@ -1,7 +1,10 @@
-"""PyTorch peers: SDPA with each fused backend (padded, key-padding mask when ragged) and varlen_attn (packed)."""
+"""Kernel-level peers: torch SDPA with each fused backend (padded, key-padding mask when ragged), torch varlen_attn
+(packed), and FlashAttention-4 (PyPI `flash-attn-4`, CuTe DSL) where it is installed: dense shapes through
+flash_attn_func, ragged ones through flash_attn_varlen_func."""
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Callable
 
 import torch
@@ -58,8 +61,43 @@ def varlen_peer(inp: Inputs) -> Callable[[], torch.Tensor]:
     return run
 
 
+def _first(result) -> torch.Tensor:
+    return result[0] if isinstance(result, (tuple, list)) else result
+
+
+def flash_attn_4_peer(inp: Inputs) -> Callable[[], torch.Tensor]:
+    """FlashAttention-4 in its own layouts: (B, S, H, D) for dense batches, packed tokens with cu_seqlens for ragged
+    ones (it has no key-padding mask). Its kernels compile on first use (CuTe DSL JIT), in the builder's warm-up."""
+    from flash_attn.cute import flash_attn_func, flash_attn_varlen_func
+
+    s = inp.shape
+    if s.ragged:
+        q = inp.q_packed.view(-1, s.heads, s.head_size)
+        k = inp.k_packed.view(-1, s.kv_heads, s.head_size)
+        v = inp.v_packed.view(-1, s.kv_heads, s.head_size)
+        max_len = max(s.valid_lengths())
+
+        def run():
+            return _first(flash_attn_varlen_func(q, k, v, cu_seqlens_q=inp.cu_seqlens, cu_seqlens_k=inp.cu_seqlens,
+                                                 max_seqlen_q=max_len, max_seqlen_k=max_len,
+                                                 softmax_scale=inp.scale)).reshape(inp.q_packed.shape)
+    else:
+        B, S = inp.q.shape[:2]
+        q = inp.q.view(B, S, s.heads, s.head_size)
+        k = inp.k.view(B, S, s.kv_heads, s.head_size)
+        v = inp.v.view(B, S, s.kv_heads, s.head_size)
+
+        def run():
+            return _first(flash_attn_func(q, k, v, softmax_scale=inp.scale)).reshape(inp.q.shape)
+
+    run()
+    return run
+
+
 def torch_peers(inp: Inputs) -> dict[str, Callable[[], Callable[[], torch.Tensor]]]:
     """name -> builder; a builder raises when the peer cannot run the problem (reported, not fatal)."""
     peers = {name: (lambda b=b: sdpa_peer(inp, b)) for name, b in SDPA_BACKENDS.items()}
     peers["torch varlen_attn (packed)"] = lambda: varlen_peer(inp)
+    if importlib.util.find_spec("flash_attn") is not None:  # optional: pip install flash-attn-4 (sm_90+)
+        peers["flash-attn-4 (packed)" if inp.shape.ragged else "flash-attn-4 (padded)"] = lambda: flash_attn_4_peer(inp)
     return peers
