@@ -5,6 +5,7 @@ flash_attn_func, ragged ones through flash_attn_varlen_func."""
 from __future__ import annotations
 
 import importlib.util
+import warnings
 from collections.abc import Callable
 
 import torch
@@ -70,6 +71,8 @@ def flash_attn_4_peer(inp: Inputs) -> Callable[[], torch.Tensor]:
     ones (it has no key-padding mask). Its kernels compile on first use (CuTe DSL JIT), in the builder's warm-up."""
     from flash_attn.cute import flash_attn_func, flash_attn_varlen_func
 
+    # Its JIT warns once per compiled kernel about an argument it treats as a compile-time constant.
+    warnings.filterwarnings("ignore", message=r"Argument aux_data .* cannot be converted to a JitArgument")
     s = inp.shape
     if s.ragged:
         q = inp.q_packed.view(-1, s.heads, s.head_size)
