@@ -21,9 +21,14 @@ from ..provenance import DirtyResults, describe, refuse_dirty
 
 ROOT = Path(__file__).resolve().parents[2]
 # run file -> recorded name ({prefix}; {short}: the commit's first 7 characters; {steps}: "-build-load" for a run
-# of some steps, so that several calls at one commit keep their summaries apart)
+# of some steps, so that several calls at one commit keep their summaries apart). The names without {short} are
+# what the docs read as "the" recorded run: only a run of every step writes them; a run of some steps writes them
+# with "-{short}{steps}" added (partial_name), so it never replaces the full run's records.
 RECORDED = {
     "summary.md": "{prefix}-gpu-check-{short}{steps}-summary.md",
+    "perf/performance.md": "{prefix}-performance-{short}{steps}.md",
+    "e2e/performance.md": "{prefix}-e2e-performance-{short}{steps}.md",
+    "fault_injection_gpu.md": "{prefix}-fault-injection-{short}{steps}.md",
     "gpu_results.json": "{prefix}-gpu-check.json",
     "perf/bench.json": "{prefix}-bench.json",
     "e2e/bench.json": "{prefix}-e2e.json",
@@ -57,6 +62,14 @@ def run_steps(folder: Path) -> str:
     return "" if not steps or set(steps) >= set(STEPS) else "-" + "-".join(steps)
 
 
+def partial_name(template: str, steps: str) -> str:
+    """The recorded name of a run of some steps (`steps` non-empty): commit and steps added to the shared names."""
+    if not steps or "{short}" in template:
+        return template
+    stem, ext = template.rsplit(".", 1)
+    return f"{stem}-{{short}}{{steps}}.{ext}"
+
+
 def _unpacked(run: Path, scratch: Path) -> Path:
     if run.is_dir():
         return run
@@ -81,9 +94,10 @@ def record(run: Path, *, results: Path | None = None, prefix: str = "h100", allo
             raise FileNotFoundError(f"{run} holds none of the result files ({', '.join(RECORDED)})")
         results.mkdir(parents=True, exist_ok=True)
         written = []
+        steps = run_steps(folder)
         for name, path in present.items():
-            target = results / RECORDED[name].format(prefix=prefix, short=source["commit"][:7],
-                                                     steps=run_steps(folder))
+            target = results / partial_name(RECORDED[name], steps).format(prefix=prefix, short=source["commit"][:7],
+                                                                          steps=steps)
             shutil.copyfile(path, target)
             written.append(target)
     print(f"recorded {describe(source)} from {run}:", *(f"  {p}" for p in written), sep="\n")

@@ -31,11 +31,17 @@ def test_a_clean_run_is_recorded_under_its_commit(tmp_path, capsys):
     assert "recorded commit c0ffee000000 (clean tree)" in capsys.readouterr().out
 
 
-def test_a_run_of_some_steps_names_them_in_its_summary(tmp_path):
+def test_a_run_of_some_steps_names_them_and_leaves_the_full_runs_records(tmp_path):
     run, results = _run(tmp_path / "run", CLEAN), tmp_path / "results"
-    (run / "env.txt").write_text("NVIDIA H100\nsteps build ort-sanitize load\n")
+    (run / "env.txt").write_text("NVIDIA H100\nsteps build bench\n")
+    (run / "perf" / "performance.md").write_text("# Attention performance\n")
+    results.mkdir()
+    (results / "h100-bench.json").write_text("the full run's")
     assert main(["record", str(run), "--results", str(results)]) == 0
-    assert (results / "h100-gpu-check-c0ffee0-build-ort-sanitize-load-summary.md").is_file()
+    assert (results / "h100-bench.json").read_text() == "the full run's"
+    assert sorted(p.name for p in results.iterdir()) == [
+        "h100-bench-c0ffee0-build-bench.json", "h100-bench.json", "h100-gpu-check-c0ffee0-build-bench-summary.md",
+        "h100-ort-sanitize-c0ffee0-build-bench.json", "h100-performance-c0ffee0-build-bench.md"]
 
 
 def test_a_dirty_run_is_refused_naming_the_flag_and_nothing_is_written(tmp_path, capsys):
