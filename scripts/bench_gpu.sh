@@ -7,11 +7,5 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 export PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}"
-for staged in ort fa4; do  # onnxruntime-gpu and flash-attn-4 (a peer) where staged
-  if [ -f "/tmp/devsite/$staged/.staged" ]; then export PYTHONPATH="/tmp/devsite/$staged:$PYTHONPATH"; fi
-done
-# flash-attn-4's CuTe DSL finds its `cutlass` package through a .pth file, which a --target install does not run.
-if [ -d /tmp/devsite/fa4/nvidia_cutlass_dsl/dsl_packages ]; then
-  export PYTHONPATH="/tmp/devsite/fa4/nvidia_cutlass_dsl/dsl_packages:$PYTHONPATH"
-fi
+source "$root/scripts/staged_paths.sh"
 python3 -m encexport bench --out "${OUT:-bench/results}" --force "$@"

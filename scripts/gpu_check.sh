@@ -16,11 +16,5 @@ set -euo pipefail
 root="$(cd "$(dirname "$0")/.." && pwd)"
 cd "$root"
 export PYTHONPATH="$root${PYTHONPATH:+:$PYTHONPATH}" PYTHONUNBUFFERED=1
-for staged in ort tools fa4; do
-  if [ -f "/tmp/devsite/$staged/.staged" ]; then export PYTHONPATH="/tmp/devsite/$staged:$PYTHONPATH"; fi
-done
-# flash-attn-4's CuTe DSL finds its `cutlass` package through a .pth file, which a --target install does not run.
-if [ -d /tmp/devsite/fa4/nvidia_cutlass_dsl/dsl_packages ]; then
-  export PYTHONPATH="/tmp/devsite/fa4/nvidia_cutlass_dsl/dsl_packages:$PYTHONPATH"
-fi
+source "$root/scripts/staged_paths.sh"
 exec python3 -m encexport.gpu_check "$@"

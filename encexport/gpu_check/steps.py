@@ -71,7 +71,8 @@ def environment(out: Path, steps: list[str]) -> None:
     except ImportError as exc:
         lines.append(f"onnxruntime: {exc}")
     source = source_revision()
-    steps = _steps_so_far(out, source) + [s for s in steps if s not in _steps_so_far(out, source)]
+    earlier = _steps_so_far(out, source)
+    steps = earlier + [s for s in steps if s not in earlier]
     (out / "provenance.json").write_text(json.dumps(source) + "\n")  # what `record` and the summary read
     lines += [f"measured {describe(source)}", "steps " + " ".join(steps)]
     (out / "env.txt").write_text("\n".join(lines) + "\n")
