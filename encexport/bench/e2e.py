@@ -335,7 +335,7 @@ def markdown(rows: list[dict]) -> str:
 def plot(rows: list[dict], path: Path, source: dict | None = None) -> bool:
     """Speed-up (fastest stock / fastest ours) per batch, one bar per model, stamped with the commit measured
     (`source`); False when matplotlib is missing."""
-    from .figures import stamp
+    from .figures import save_stamped
 
     try:
         import matplotlib
@@ -361,7 +361,6 @@ def plot(rows: list[dict], path: Path, source: dict | None = None) -> bool:
     ax.set_title("End to end, ORT CUDA fp16: encexport vs the stock ORT-optimized model (higher is better)",
                  fontsize=10)
     ax.legend()
-    stamp(fig, source)
-    fig.savefig(path, dpi=110)
+    save_stamped(fig, path, source)
     plt.close(fig)
     return True

@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 
 from ..provenance import describe
-from .figures import stamp
+from .figures import save_stamped
 from .runner import AUTO_SLACK, LEVELS, Ours
 from .shapes import default_shapes
 
@@ -122,7 +122,6 @@ def plot(summary: list[dict], path: Path, source: dict | None = None) -> bool:
         ax.set_ylabel("best peer time / our time")
         ax.set_title(f"{level} level: encexport vs the best peer, back to back (higher is better)")
         ax.legend()
-    stamp(fig, source)
-    fig.savefig(path, dpi=110)
+    save_stamped(fig, path, source)
     plt.close(fig)
     return True

@@ -16,7 +16,7 @@ from collections import defaultdict
 from pathlib import Path
 
 from ..bench.e2e import plot as plot_e2e
-from ..bench.figures import stamp
+from ..bench.figures import save_stamped
 from ..bench.report import plot as plot_attention_ratio
 
 ROOT = Path(__file__).resolve().parents[2]  # the checkout whose docs/ the figures belong to
@@ -32,8 +32,7 @@ def _finish(fig, ax, path: Path, *, xlabel: str | None, ylabel: str, title: str,
     ax.set_ylabel(ylabel)
     ax.set_title(title)
     ax.legend(**(legend_kw or {}))
-    stamp(fig, source)
-    fig.savefig(path, dpi=110)
+    save_stamped(fig, path, source)
 
 
 def plot_accuracy(records: list[dict], path: Path, source: dict | None = None) -> None:

@@ -103,3 +103,22 @@ def test_figures_carry_the_commit_of_their_record():
     assert fig.caption == "measured at commit c0ffee000000 (clean tree)" and fig.rect[1] > 0
     stamp(fig, None)
     assert fig.caption == "measured at an unrecorded commit"
+
+
+def test_a_saved_figure_names_its_commit_in_the_file_too(tmp_path):
+    from encexport.bench.figures import save_stamped
+
+    class Figure:
+        def text(self, x, y, text, **kw):
+            self.caption = text
+
+        def tight_layout(self, rect):
+            pass
+
+        def savefig(self, path, dpi, metadata):
+            self.saved = (path, metadata)
+
+    fig = Figure()
+    save_stamped(fig, tmp_path / "f.png", CLEAN)
+    assert fig.saved == (tmp_path / "f.png", {"Description": "measured at commit c0ffee000000 (clean tree)"})
+    assert fig.caption == fig.saved[1]["Description"]
