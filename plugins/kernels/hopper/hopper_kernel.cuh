@@ -8,7 +8,10 @@
 // and hands the rest to the consumers through shared memory with the item's Q tile, running ahead of them, so
 // the next item's lookup, Q and first K/V tiles stream in while the current item is still being multiplied
 // (that is what short encoder sequences need: with S = 128 an item is one K/V tile, too little work to hide a
-// load behind within the item).
+// load behind within the item). A sequence whose K/V tiles all fit the ring at once (S <= 512 at D <= 80,
+// S <= 384 at D = 96 and 128, S <= 128 at D = 256) is one item: the producer loads its K/V once and hands the
+// consumers one pass per query tile and per query head sharing that K/V head (GQA), each pass against the
+// resident keys with the whole softmax in that pass; its other (tile, head) items are empty.
 //
 //   producer warp (warpgroup 0)  item + Q tile -> q ring, K/V tiles -> kv ring (Tiling: 2 Q slots and 4 K/V
 //                                stages at D <= 80, fewer at larger D); each load completes on the slot's
@@ -123,8 +126,21 @@ struct Item {
   int32_t batch_coord;  // TMA batch coordinate: b (padded) or 0 (packed)
   int32_t row0;         // first query row of the tile within the sequence
   int32_t first_row;    // the sequence's first row in TMA's row coordinates: 0 (padded) or cu[b] (packed)
+  // A work item is one or more passes of the consumers (one query tile of one head each) over the same keys;
+  // the producer hands each pass over as an Item of its own. Where the sequence's K/V tiles all fit the ring,
+  // they are loaded once for all the passes: the first waits for them, the last releases them.
+  bool first_pass;
+  bool last_pass;
   // Whether there are query rows to compute (so Q, K and V are loaded); else the item only owes zeros or NaN.
   __device__ bool loads() const { return span.valid && row0 < span.length; }
+};
+
+// How many passes a work item makes: `heads` consecutive query heads from the item's, each with `load_tiles`
+// query tiles from its row0 that compute and then `owed_tiles` that only owe rows (padding zeros, NaN).
+struct PassPlan {
+  int32_t heads;
+  int32_t load_tiles;
+  int32_t owed_tiles;
 };
 
 // Marks the end of a CTA's work list in the item ring.
@@ -156,8 +172,12 @@ struct Params {
   int64_t o_stride;
   int64_t total_tokens;
   int32_t batch, seq_len, num_heads, group;
-  int32_t tiles;      // query tiles per head: padded ceil(S / 128); packed B + T / 128 (sequence_span.cuh)
-  int32_t num_items;  // tiles * num_heads * (padded: B; packed: 1)
+  int32_t tiles;      // query tiles per head: padded ceil(S / 128) (1 with whole_sequences); packed B + T / 128
+  int32_t num_items;  // tiles * (num_heads / heads_per_item) * (padded: B; packed: 1)
+  // Padded batches whose S fits the K/V ring (launch_hopper decides): an item is a whole sequence of a group
+  // of `group` query heads sharing one K/V head, all its query tiles against K/V loaded once.
+  bool whole_sequences;
+  int32_t heads_per_item;  // group with whole_sequences, else 1
   float scale_log2;
   int32_t fault;  // faults::kNone outside the fault-injection test library (fault_injection.h)
 };
@@ -175,10 +195,12 @@ __device__ __forceinline__ Item resolve_item(const Params<E, kHeadDim>& p, int32
   Item it;
   const int32_t tile = item % p.tiles;
   const int32_t rest = item / p.tiles;
+  const int32_t head_items = p.num_heads / p.heads_per_item;
   it.tile = tile;
-  it.head = rest % p.num_heads;
+  it.head = (rest % head_items) * p.heads_per_item;
+  it.first_pass = it.last_pass = true;
   if (p.cu_seqlens == nullptr) {
-    const int32_t b = rest / p.num_heads;
+    const int32_t b = rest / head_items;
     it.span = padded_span(b, p.seq_len, p.seq_lens);
     it.batch_coord = b;
     it.row0 = tile * kBlockM;
@@ -213,6 +235,28 @@ template <typename E, int kHeadDim>
 __device__ __forceinline__ int key_tiles(int32_t keys) {
   constexpr int kBlockN = Tiling<E, kHeadDim>::kBlockN;
   return (keys + kBlockN - 1) / kBlockN;
+}
+
+// The passes of a resolved item. A sequence whose K/V tiles all fit the ring (`kv_tiles` <= stages) is served
+// whole by one item: every query tile of every query head sharing its K/V head, against K/V loaded once, so a
+// short sequence's keys cross from L2 to shared memory once instead of once per (query tile, head). Padded
+// batches are numbered that way by the launcher (whole_sequences); in a packed batch the lengths are known
+// only here, so the item of a sequence's first tile and first head of the group serves it whole and the
+// sequence's other items have nothing to do (heads = 0).
+template <typename E, int kHeadDim>
+__device__ __forceinline__ PassPlan plan_passes(const Params<E, kHeadDim>& p, const Item& it, int kv_tiles) {
+  using T = Tiling<E, kHeadDim>;
+  const int32_t computed = it.loads() ? (it.span.length - it.row0 + T::kBlockM - 1) / T::kBlockM : 0;
+  if (p.whole_sequences) {
+    const int32_t all = (it.span.extent + T::kBlockM - 1) / T::kBlockM;
+    return {p.heads_per_item, computed, all - computed};
+  }
+  const int32_t sequence_tiles = (it.span.length + T::kBlockM - 1) / T::kBlockM;
+  if (p.cu_seqlens != nullptr && it.loads() && kv_tiles <= T::kStages && (sequence_tiles > 1 || p.group > 1)) {
+    const bool leads = it.row0 == 0 && it.head % p.group == 0;
+    return {leads ? p.group : 0, computed, 0};
+  }
+  return {1, it.loads() ? 1 : 0, it.loads() ? 0 : 1};
 }
 
 // wgmma accumulator ((2 cols, 2 rows, N/8), MMA_M, MMA_N) viewed as (rows, cols) for the softmax.
@@ -267,6 +311,11 @@ __device__ __forceinline__ void produce(const Params<E, kHeadDim>& p, SharedStor
   Tensor tKsK = tma_k.partition_D(sK);  // (TMA, TMA_N, TMA_D, stage)
   Tensor tVsV = tma_v.partition_D(sV);
 
+  // An item's sequence, rows of one head, in tiles of `rows` rows: (rows, D, tile).
+  auto sequence_tiles = [&](auto& m, const Item& it, int head, auto rows) {
+    return local_tile(domain_offset(make_coord(it.first_row, _0{}), m(_, _, head, it.batch_coord)),
+                      Shape<decltype(rows), Int<kHeadDim>>{}, make_coord(_, _0{}));
+  };
   const bool cu_seqlens_valid = cu_seqlens_valid_warp(p);
   int q_iter = 0, kv_iter = 0;
   auto claim_q_slot = [&] {  // the next slot of the q ring, once the consumers have released it
@@ -275,32 +324,11 @@ __device__ __forceinline__ void produce(const Params<E, kHeadDim>& p, SharedStor
     ++q_iter;
     return qs;
   };
-  for (int32_t item = blockIdx.x; item < p.num_items; item += gridDim.x) {
-    const Item it = resolve_item(p, item, cu_seqlens_valid);
-    if (!owes_rows(p, it)) continue;  // a packed tile past its sequence: the consumers never see it
-    const int qs = claim_q_slot();
-    if (!it.loads()) {  // padding rows (zeros) or lengths out of range (NaN): the item alone
-      if (leader) {
-        smem.items[qs] = it;
-        FullBarrier::arrive(&smem.q_full[qs]);
-      }
-      continue;
-    }
-    const int n_blocks = key_tiles<E, kHeadDim>(attended_keys(p, it.span));
+  // K/V tiles of `keys` keys of one head into the next stages of the ring.
+  auto load_kv = [&](const Item& it, int n_blocks) {
     const int kv_head = it.head / p.group;
-    // The sequence's rows of one head, in tiles of `rows` rows: (rows, D, tile).
-    auto sequence_tiles = [&](auto& m, int head, auto rows) {
-      return local_tile(domain_offset(make_coord(it.first_row, _0{}), m(_, _, head, it.batch_coord)),
-                        Shape<decltype(rows), Int<kHeadDim>>{}, make_coord(_, _0{}));
-    };
-    Tensor tQgQ = tma_q.partition_S(sequence_tiles(mQ, it.head, Int<T::kBlockM>{})(_, _, it.row0 / T::kBlockM));
-    Tensor tKgK = tma_k.partition_S(sequence_tiles(mK, kv_head, Int<T::kBlockN>{}));  // (TMA, .., .., n)
-    Tensor tVgV = tma_v.partition_S(sequence_tiles(mV, kv_head, Int<T::kBlockN>{}));
-    if (leader) {
-      smem.items[qs] = it;  // visible to the consumers once the barrier's phase completes (arrive releases)
-      FullBarrier::arrive_and_expect_tx(&smem.q_full[qs], T::kQBytes);
-      copy(p.tma_q.with(smem.q_full[qs]), tQgQ, tQsQ(_, _, _, qs));
-    }
+    Tensor tKgK = tma_k.partition_S(sequence_tiles(mK, it, kv_head, Int<T::kBlockN>{}));  // (TMA, .., .., n)
+    Tensor tVgV = tma_v.partition_S(sequence_tiles(mV, it, kv_head, Int<T::kBlockN>{}));
     for (int n = 0; n < n_blocks; ++n, ++kv_iter) {
       const int s = kv_iter % T::kStages;
       if (kv_iter >= T::kStages) EmptyBarrier::wait(&smem.kv_empty[s], ((kv_iter / T::kStages) - 1) & 1);
@@ -308,6 +336,42 @@ __device__ __forceinline__ void produce(const Params<E, kHeadDim>& p, SharedStor
         FullBarrier::arrive_and_expect_tx(&smem.kv_full[s], T::kKVBytes);
         copy(p.tma_k.with(smem.kv_full[s]), tKgK(_, _, _, n), tKsK(_, _, _, s));
         copy(p.tma_v.with(smem.kv_full[s]), tVgV(_, _, _, n), tVsV(_, _, _, s));
+      }
+    }
+  };
+  for (int32_t item = blockIdx.x; item < p.num_items; item += gridDim.x) {
+    const Item it = resolve_item(p, item, cu_seqlens_valid);
+    if (!owes_rows(p, it)) continue;  // a packed tile past its sequence: the consumers never see it
+    const int n_blocks = it.loads() ? key_tiles<E, kHeadDim>(attended_keys(p, it.span)) : 0;
+    const PassPlan plan = plan_passes(p, it, n_blocks);
+    const int32_t computing = plan.heads * plan.load_tiles;
+    const bool kv_once = computing > 1 && n_blocks <= T::kStages;  // else every pass streams the keys again
+    for (int32_t pass = 0; pass < computing; ++pass) {
+      Item at = it;
+      at.head = it.head + pass / plan.load_tiles;
+      at.row0 = it.row0 + (pass % plan.load_tiles) * T::kBlockM;
+      at.first_pass = !kv_once || pass == 0;
+      at.last_pass = !kv_once || pass == computing - 1;
+      const int qs = claim_q_slot();
+      if (leader) {
+        smem.items[qs] = at;  // visible to the consumers once the barrier's phase completes (arrive releases)
+        FullBarrier::arrive_and_expect_tx(&smem.q_full[qs], T::kQBytes);
+        copy(p.tma_q.with(smem.q_full[qs]), tma_q.partition_S(sequence_tiles(mQ, at, at.head, Int<T::kBlockM>{})(
+                                                 _, _, at.row0 / T::kBlockM)),
+             tQsQ(_, _, _, qs));
+      }
+      if (at.first_pass) load_kv(at, n_blocks);
+    }
+    // Rows owed without loads (padding zeros, NaN for lengths out of range): after the computing passes, so
+    // that the last of those releases the K/V tiles.
+    for (int32_t pass = 0; pass < plan.heads * plan.owed_tiles; ++pass) {
+      Item at = it;
+      at.head = it.head + pass / plan.owed_tiles;
+      at.row0 = it.row0 + (plan.load_tiles + pass % plan.owed_tiles) * T::kBlockM;
+      const int qs = claim_q_slot();
+      if (leader) {
+        smem.items[qs] = at;
+        FullBarrier::arrive(&smem.q_full[qs]);
       }
     }
   }
@@ -438,7 +502,7 @@ __device__ __forceinline__ void consume(const Params<E, kHeadDim>& p, SharedStor
         const int s = (kv_iter + n) % T::kStages;
         FullBarrier::wait(&smem.kv_full[s], ((kv_iter + n) / T::kStages) & 1);
         const int first = keys - n * T::kBlockN;
-        if (first < T::kBlockN && tail_in_tensor) {
+        if (first < T::kBlockN && tail_in_tensor && it.first_pass) {  // later passes find the tail zeroed
           for (int i = tid; i < (T::kBlockN - first) * kHeadDim; i += T::kConsumerThreads)
             sV(first + i / kHeadDim, i % kHeadDim, s) = E(0.f);
           cutlass::arch::fence_view_async_shared();  // ordinary stores, then the tensor cores read them
@@ -552,7 +616,7 @@ __device__ __forceinline__ void consume(const Params<E, kHeadDim>& p, SharedStor
           softmax(n);
           warpgroup_wait<0>();  // P·V of tile n-1 is done: its stage is free, O and P may change
           warpgroup_fence_operand(tOrO);
-          EmptyBarrier::arrive(&smem.kv_empty[s]);
+          if (it.last_pass) EmptyBarrier::arrive(&smem.kv_empty[s]);
           rescale_o_and_take_p();
           s = s_next;
         }
@@ -561,7 +625,7 @@ __device__ __forceinline__ void consume(const Params<E, kHeadDim>& p, SharedStor
         turns.pass();
         warpgroup_wait<0>();
         warpgroup_fence_operand(tOrO);
-        EmptyBarrier::arrive(&smem.kv_empty[s]);
+        if (it.last_pass) EmptyBarrier::arrive(&smem.kv_empty[s]);
       } else {
         // One tile at a time; the other warpgroup's products overlap this one's softmax.
         for (int n = 0; n < n_blocks; ++n) {
@@ -579,10 +643,10 @@ __device__ __forceinline__ void consume(const Params<E, kHeadDim>& p, SharedStor
           turns.pass();
           warpgroup_wait<0>();
           warpgroup_fence_operand(tOrO);
-          EmptyBarrier::arrive(&smem.kv_empty[s]);
+          if (it.last_pass) EmptyBarrier::arrive(&smem.kv_empty[s]);
         }
       }
-      kv_iter += n_blocks;
+      if (it.last_pass) kv_iter += n_blocks;  // the next pass over the same tiles finds them at the same stages
       CUTE_UNROLL
       for (int r = 0; r < kRows; ++r) row_sum[r] = 1.f / quad_sum(row_sum[r]);
     }
@@ -661,9 +725,16 @@ cudaError_t launch_hopper(const AttentionParams& ap, cudaStream_t stream) {
     return make_tensor(make_gmem_ptr(static_cast<const E*>(ptr)), make_shape(rows, Int<kHeadDim>{}, heads, batches),
                        make_stride(row_stride, _1{}, int64_t{kHeadDim}, int64_t{rows} * row_stride));
   };
+  const int32_t group = ap.num_heads / ap.num_kv_heads;
+  const int32_t query_tiles = (ap.seq_len + T::kBlockM - 1) / T::kBlockM;
+  // A padded batch whose S fits the K/V ring is served a whole sequence (and head group) per item; with one
+  // query tile and one head per group that is what a plain item already is.
+  const bool whole_sequences = !packed && (ap.seq_len + T::kBlockN - 1) / T::kBlockN <= T::kStages &&
+                               (query_tiles > 1 || group > 1);
+  const int32_t heads_per_item = whole_sequences ? group : 1;
   const int32_t tiles = packed ? ap.batch + static_cast<int32_t>(ap.total_tokens / T::kBlockM)
-                               : (ap.seq_len + T::kBlockM - 1) / T::kBlockM;
-  const int64_t items = static_cast<int64_t>(tiles) * ap.num_heads * batches;
+                               : (whole_sequences ? 1 : query_tiles);
+  const int64_t items = static_cast<int64_t>(tiles) * (ap.num_heads / heads_per_item) * batches;
   if (items > INT32_MAX) return cudaErrorInvalidValue;
   hopper::Params<E, kHeadDim> p{
       make_tma_copy(SM90_TMA_LOAD{}, gmem(ap.q, ap.num_heads, ap.q_row_stride), typename T::QTile{}),
@@ -679,9 +750,11 @@ cudaError_t launch_hopper(const AttentionParams& ap, cudaStream_t stream) {
       ap.batch,
       ap.seq_len,
       ap.num_heads,
-      ap.num_heads / ap.num_kv_heads,
+      group,
       tiles,
       static_cast<int32_t>(items),
+      whole_sequences,
+      heads_per_item,
       faults::scale(faults::selected(), ap.scale) * 1.4426950408889634f,
       faults::selected(),
   };
