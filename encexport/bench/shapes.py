@@ -53,6 +53,7 @@ def default_shapes() -> list[Shape]:
         Shape("long S8192 D128", 2, 16, 16, 8192, 128),
         Shape("D256 S4096", 4, 8, 8, 4096, 256),
         Shape("GQA 32q/8kv S2048", 4, 32, 8, 2048, 128),
+        Shape("GQA 32q/8kv S256", 32, 32, 8, 256, 128),  # short GQA: one item serves a group's 4 heads
     ]
     for name, b, h, d, lo, hi in (("ragged B64 D64", 64, 12, 64, 16, 512), ("ragged B256 D32", 256, 12, 32, 8, 256),
                                   ("ragged B32 D64", 32, 16, 64, 64, 2048)):

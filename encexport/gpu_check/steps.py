@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import shlex
 import shutil
 import subprocess
 import sys
@@ -151,7 +152,7 @@ def profile(out: Path) -> bool:
 
 
 def bench(out: Path) -> bool:
-    extra = os.environ.get("ENCEXPORT_BENCH_ARGS", "").split()
+    extra = shlex.split(os.environ.get("ENCEXPORT_BENCH_ARGS", ""))  # shell quoting: shape names hold spaces
     ok = _run([sys.executable, "-m", "encexport", "bench", "--out", str(out / "perf"), "--force", *extra],
               out / "perf.log")
     _tail(out / "perf.log", 40)

@@ -11,7 +11,8 @@
 // load behind within the item). A sequence whose K/V tiles all fit the ring at once (S <= 512 at D <= 80,
 // S <= 384 at D = 96 and 128, S <= 128 at D = 256) is one item: the producer loads its K/V once and hands the
 // consumers one pass per query tile and per query head sharing that K/V head (GQA), each pass against the
-// resident keys with the whole softmax in that pass; its other (tile, head) items are empty.
+// resident keys with the whole softmax in that pass (packed batches: sequences of one query tile, see
+// plan_passes).
 //
 //   producer warp (warpgroup 0)  item + Q tile -> q ring, K/V tiles -> kv ring (Tiling: 2 Q slots and 4 K/V
 //                                stages at D <= 80, fewer at larger D); each load completes on the slot's
@@ -240,9 +241,12 @@ __device__ __forceinline__ int key_tiles(int32_t keys) {
 // The passes of a resolved item. A sequence whose K/V tiles all fit the ring (`kv_tiles` <= stages) is served
 // whole by one item: every query tile of every query head sharing its K/V head, against K/V loaded once, so a
 // short sequence's keys cross from L2 to shared memory once instead of once per (query tile, head). Padded
-// batches are numbered that way by the launcher (whole_sequences); in a packed batch the lengths are known
-// only here, so the item of a sequence's first tile and first head of the group serves it whole and the
-// sequence's other items have nothing to do (heads = 0).
+// batches are numbered that way by the launcher (whole_sequences). In a packed batch the lengths are known
+// only here; there a sequence of one query tile is served whole by the item of the group's first head (the
+// group's other heads' items have nothing to do: heads = 0), and longer sequences keep one item per tile:
+// whole, a long sequence of a ragged mix becomes one CTA's serial work while the others idle (ragged B64 D64
+// went from 49.5 to 62 µs that way), and the empty items of equal lengths fall on the same CTAs (tile
+// numbers repeat with the grid's period).
 template <typename E, int kHeadDim>
 __device__ __forceinline__ PassPlan plan_passes(const Params<E, kHeadDim>& p, const Item& it, int kv_tiles) {
   using T = Tiling<E, kHeadDim>;
@@ -251,10 +255,9 @@ __device__ __forceinline__ PassPlan plan_passes(const Params<E, kHeadDim>& p, co
     const int32_t all = (it.span.extent + T::kBlockM - 1) / T::kBlockM;
     return {p.heads_per_item, computed, all - computed};
   }
-  const int32_t sequence_tiles = (it.span.length + T::kBlockM - 1) / T::kBlockM;
-  if (p.cu_seqlens != nullptr && it.loads() && kv_tiles <= T::kStages && (sequence_tiles > 1 || p.group > 1)) {
-    const bool leads = it.row0 == 0 && it.head % p.group == 0;
-    return {leads ? p.group : 0, computed, 0};
+  if (p.cu_seqlens != nullptr && it.loads() && p.group > 1 && it.span.length <= T::kBlockM && kv_tiles <= T::kStages) {
+    const bool leads = it.head % p.group == 0;
+    return {leads ? p.group : 0, 1, 0};
   }
   return {1, it.loads() ? 1 : 0, it.loads() ? 0 : 1};
 }
