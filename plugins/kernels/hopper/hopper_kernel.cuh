@@ -591,6 +591,15 @@ __device__ __forceinline__ void consume(const Params<E, kHeadDim>& p, SharedStor
         for (int i = 0; i < size(tOrP); i += 2) store_pair(&tOrP(i), tSrS(i), tSrS(i + 1));
       };
 
+      // P·V of a tile with nothing behind it to overlap: issue it in turn, wait for it, free its stage.
+      auto last_pv = [&](int s) {
+        turns.take();
+        issue_pv(s);
+        turns.pass();
+        warpgroup_wait<0>();
+        warpgroup_fence_operand(tOrO);
+        if (it.last_pass) EmptyBarrier::arrive(&smem.kv_empty[s]);
+      };
       if (n_blocks == 0) {  // only under an injected fault (a single key dropped): Q was loaded, release it
         EmptyBarrier::arrive(&smem.q_empty[qs]);
         continue;
@@ -623,12 +632,7 @@ __device__ __forceinline__ void consume(const Params<E, kHeadDim>& p, SharedStor
           rescale_o_and_take_p();
           s = s_next;
         }
-        turns.take();
-        issue_pv(s);
-        turns.pass();
-        warpgroup_wait<0>();
-        warpgroup_fence_operand(tOrO);
-        if (it.last_pass) EmptyBarrier::arrive(&smem.kv_empty[s]);
+        last_pv(s);
       } else {
         // One tile at a time; the other warpgroup's products overlap this one's softmax.
         for (int n = 0; n < n_blocks; ++n) {
@@ -641,12 +645,7 @@ __device__ __forceinline__ void consume(const Params<E, kHeadDim>& p, SharedStor
           if (n == n_blocks - 1) EmptyBarrier::arrive(&smem.q_empty[qs]);
           softmax(n);
           rescale_o_and_take_p();
-          turns.take();
-          issue_pv(s);
-          turns.pass();
-          warpgroup_wait<0>();
-          warpgroup_fence_operand(tOrO);
-          if (it.last_pass) EmptyBarrier::arrive(&smem.kv_empty[s]);
+          last_pv(s);
         }
       }
       if (it.last_pass) kv_iter += n_blocks;  // the next pass over the same tiles finds them at the same stages
@@ -686,8 +685,8 @@ __global__ void __launch_bounds__(Tiling<E, kHeadDim>::kThreads, 1)
   }
   __syncthreads();
   if (warpgroup == 0) {
-    // The producer needs few registers; the consumers' accumulators get them (24 + 2 x 240 per lane).
-    cutlass::arch::warpgroup_reg_dealloc<24>();
+    // The producer needs few registers; the consumers' accumulators get them (32 + 2 x 240 per lane: all 64K).
+    cutlass::arch::warpgroup_reg_dealloc<32>();
     if (threadIdx.x / 32 == 0) produce(p, smem);
   } else {
     cutlass::arch::warpgroup_reg_alloc<240>();
