@@ -685,8 +685,11 @@ __global__ void __launch_bounds__(Tiling<E, kHeadDim>::kThreads, 1)
   }
   __syncthreads();
   if (warpgroup == 0) {
-    // The producer needs few registers; the consumers' accumulators get them (32 + 2 x 240 per lane: all 64K).
-    cutlass::arch::warpgroup_reg_dealloc<32>();
+    // The producer needs few registers; the consumers' accumulators get them: 24 + 2 x 240 per lane is the
+    // 3 x 168 the launch allocated (setmaxnreg.inc waits for registers the CTA does not hold: 32 + 2 x 240
+    // never starts). At D = 256 the producer's pass loop spills a few bytes at 24; 40 + 2 x 232 would spill
+    // the consumers at D = 128.
+    cutlass::arch::warpgroup_reg_dealloc<24>();
     if (threadIdx.x / 32 == 0) produce(p, smem);
   } else {
     cutlass::arch::warpgroup_reg_alloc<240>();
