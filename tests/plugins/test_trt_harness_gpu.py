@@ -11,9 +11,11 @@ import numpy as np
 import pytest
 import torch
 
+from encexport.native import library_dir
+
 from reference import cu_seqlens, pack, sdpa_padded, unpack
 
-LIB_DIR = Path(__file__).resolve().parents[2] / "encexport" / "_lib"
+LIB_DIR = library_dir()  # $ENCEXPORT_LIB_DIR, else the package's _lib folder, like every other library user
 HARNESS = LIB_DIR / "encexport_trt_harness"
 LIBRARY = LIB_DIR / "libencexport_trt.so"
 

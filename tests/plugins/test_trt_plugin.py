@@ -18,9 +18,11 @@ from pathlib import Path
 
 import pytest
 
+from encexport.native import library_dir
+
 from required_libraries import library_missing
 
-LIB_DIR = Path(__file__).resolve().parents[2] / "encexport" / "_lib"
+LIB_DIR = library_dir()  # $ENCEXPORT_LIB_DIR, else the package's _lib folder, like every other library user
 LIBRARY = LIB_DIR / "libencexport_trt.so"
 HARNESS = LIB_DIR / "encexport_trt_harness"
 
