@@ -80,12 +80,6 @@ def missing_inputs(models: Path) -> list[str]:
     return [str(models / p) for p in wanted if not (models / p).is_file()]
 
 
-def python_paths() -> tuple[str, ...]:
-    """Folders on this interpreter's PYTHONPATH: the stub ignores PYTHONPATH, and packages staged there
-    (an onnxruntime-gpu, say) must reach the served models too."""
-    return tuple(p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and Path(p).is_dir())
-
-
 def providers_line(log: str, model: str) -> str | None:
     """What the served model printed about its ONNX Runtime session (templates/encoder_model.py)."""
     found = re.findall(rf"{re.escape(model)}: ONNX Runtime providers (\[.*\])", log)
@@ -125,8 +119,7 @@ def serve_one(label: str, onnx: Path, library: Path, work: Path, out: Path, sett
     repo.mkdir(parents=True)
     write_encoder(repo / MODEL_NAME, onnx, library, max_batch=MAX_BATCH, instances=settings.instances,
                   kind=settings.kind)
-    server, _ = prepare(repo, work / key / "server", models=(MODEL_NAME,))
-    server = dataclasses.replace(server, python_paths=python_paths() + server.python_paths)
+    server, _ = prepare(repo, work / key / "server", models=(MODEL_NAME,))  # PYTHONPATH's packages included
     record = {"model": label, "onnx": str(onnx), "kind": f"KIND_{settings.kind.upper()}",
               "instances": settings.instances, "max_batch": MAX_BATCH}
     try:

@@ -5,6 +5,7 @@ CPU against the real tritonserver with ENCEXPORT_LOAD_KIND=cpu; that takes a pre
 from __future__ import annotations
 
 import json
+import sysconfig
 
 import numpy as np
 
@@ -65,9 +66,14 @@ def test_the_provider_line_is_read_from_the_server_log():
     assert load.providers_line("nothing", load.MODEL_NAME) is None
 
 
-def test_python_paths_keep_existing_pythonpath_folders(tmp_path, monkeypatch):
+def test_served_models_get_existing_pythonpath_folders_first(tmp_path, monkeypatch):
+    # The stub ignores PYTHONPATH: `encexport serve` and the load step hand its folders over, ahead of site-packages.
+    from encexport.triton.server import current_site_packages
+
     monkeypatch.setenv("PYTHONPATH", f"{tmp_path}:/no/such/folder:")
-    assert load.python_paths() == (str(tmp_path),)
+    paths = current_site_packages()
+    assert paths[0] == str(tmp_path) and "/no/such/folder" not in paths
+    assert sysconfig.get_paths()["purelib"] in paths
 
 
 def test_results_table_names_commit_and_failures():
