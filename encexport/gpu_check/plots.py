@@ -4,9 +4,9 @@
         [bench/results/h100-gpu-check.json] [bench/results/h100-triton-load.json]
 
 Writes docs/img/attention_ratio.png and docs/img/e2e_speedup.png with the benchmark's own plot functions (the
-figures `encexport bench` writes) and docs/img/kernel_accuracy.png (each case's worst error over its tolerance bound, vs the fp32 SDPA
-reference, per head size and dtype) and, once a load run is recorded, docs/img/triton_load.png. Every figure names the
-commit its record measured. Needs matplotlib (pip install -e ".[plots]").
+figures `encexport bench` writes) and docs/img/kernel_accuracy.png (each case's worst error over its tolerance
+bound, vs the fp32 SDPA reference, per head size and dtype) and, once a load run is recorded,
+docs/img/triton_load.png. Every figure names the commit its record measured. Needs matplotlib (pip install -e ".[plots]").
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ from ..bench.report import plot as plot_attention_ratio
 
 ROOT = Path(__file__).resolve().parents[2]  # the checkout whose docs/ the figures belong to
 IMG = ROOT / "docs" / "img"
-
 
 
 def _finish(fig, ax, path: Path, *, xlabel: str | None, ylabel: str, title: str, source: dict | None,

@@ -54,17 +54,13 @@ def library_path() -> str:
     return os.pathsep.join(str(p) for p in libs if p.is_dir())
 
 
-def pythonpath_folders() -> list[str]:
-    """The existing folders on this interpreter's PYTHONPATH: the stub ignores PYTHONPATH, and packages placed
-    there (an onnxruntime-gpu staged outside site-packages, say) must reach the served models too."""
-    return [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and Path(p).is_dir()]
-
-
 def current_site_packages() -> list[str]:
     """This environment's package folders (PYTHONPATH's, then purelib, platlib, user site, in the interpreter's
     order): what `encexport serve` hands the Python-backend models by default, since the stub runs this
-    interpreter's libpython."""
-    paths = [*pythonpath_folders(), sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]
+    interpreter's libpython but ignores PYTHONPATH (packages staged there, an onnxruntime-gpu say, must reach the
+    models too)."""
+    pythonpath = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p]  # "" would mean the cwd
+    paths = [*pythonpath, sysconfig.get_paths()["purelib"], sysconfig.get_paths()["platlib"]]
     if site.ENABLE_USER_SITE:
         paths.append(site.getusersitepackages())
     return list(dict.fromkeys(p for p in paths if Path(p).is_dir()))
