@@ -6,10 +6,14 @@ from ..provenance import describe
 
 
 def save_stamped(fig, path, source: dict | None) -> None:
-    """Stamp the figure and write the PNG, with the same words in its metadata (Description), so that a tool
-    reading the file, not only a person looking at it, finds the commit measured."""
+    """Stamp the figure and write the PNG, with the same words in its metadata (Description) and the measured
+    commit's full hash (Source), so that a tool reading the file, not only a person looking at it, finds the
+    commit measured."""
     stamp(fig, source)
-    fig.savefig(path, dpi=110, metadata={"Description": _measured(source)})
+    metadata = {"Description": _measured(source)}
+    if source:
+        metadata["Source"] = f"commit {source['commit']} ({source['tree']} tree)"
+    fig.savefig(path, dpi=110, metadata=metadata)
 
 
 def _measured(source: dict | None) -> str:

@@ -120,5 +120,8 @@ def test_a_saved_figure_names_its_commit_in_the_file_too(tmp_path):
 
     fig = Figure()
     save_stamped(fig, tmp_path / "f.png", CLEAN)
-    assert fig.saved == (tmp_path / "f.png", {"Description": "measured at commit c0ffee000000 (clean tree)"})
+    assert fig.saved == (tmp_path / "f.png", {"Description": "measured at commit c0ffee000000 (clean tree)",
+                                              "Source": f"commit {CLEAN['commit']} (clean tree)"})
     assert fig.caption == fig.saved[1]["Description"]
+    save_stamped(fig, tmp_path / "g.png", None)
+    assert fig.saved == (tmp_path / "g.png", {"Description": "measured at an unrecorded commit"})
